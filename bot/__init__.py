@@ -1,0 +1,1 @@
+"""Verbatim: the Discord app, the SQLite store, configuration and the CLI."""

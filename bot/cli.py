@@ -1,0 +1,447 @@
+"""The `verbatim` command line: ask, chat, manage documents, review the log; no Discord."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from bot.config import Settings, load_settings
+from bot.errors import VerbatimError
+from bot.library import AskResult, Library, supported_files
+from bot.store import GLOBAL_SCOPE, InteractionRecord, Store
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CliContext:
+    """What the global options decided, handed to every command."""
+
+    settings: Settings
+
+
+def run_async(function: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
+    """Let a click command be an async function."""
+
+    @wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        return asyncio.run(function(*args, **kwargs))
+
+    return wrapper
+
+
+@asynccontextmanager
+async def open_library(settings: Settings) -> AsyncIterator[Library]:
+    """Open the database, seed a fresh one, and load every index: the one start-up path."""
+    async with Store.open(settings.storage.database) as store:
+        library = Library(store, settings.retrieval)
+        await library.seed(settings.storage.seeds)
+        await library.load()
+        yield library
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    "database",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="VERBATIM_DB",
+    help="SQLite database file (default: verbatim.db, or VERBATIM_DB).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="VERBATIM_CONFIG",
+    help="TOML config file (see config.example.toml).",
+)
+@click.option("--verbose", "-v", is_flag=True, help="Log what happens to stderr.")
+@click.pass_context
+def cli(ctx: click.Context, database: Path | None, config_path: Path | None, verbose: bool) -> None:
+    """Verbatim answers questions by quoting the sentences of its documents, with citations."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    settings = load_settings(config_path)
+    if database is not None:
+        settings = replace(settings, storage=replace(settings.storage, database=database))
+    ctx.obj = CliContext(settings)
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--top-k", type=click.IntRange(1, 50), help="How many sentences at most.")
+@click.option(
+    "--scope",
+    type=int,
+    default=GLOBAL_SCOPE,
+    show_default=True,
+    help="Scope (server id) to search, besides the global seeds.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@click.pass_obj
+@run_async
+async def ask(obj: CliContext, question: str, top_k: int | None, scope: int, as_json: bool) -> None:
+    """Answer QUESTION from the documents, with citations, and log it."""
+    async with open_library(obj.settings) as library:
+        result = await library.ask(question, scope=scope, via="cli", top_k=top_k)
+    if as_json:
+        click.echo(json.dumps(answer_json(result), ensure_ascii=False))
+    else:
+        click.echo(format_answer(result))
+
+
+@cli.command()
+@click.option(
+    "--scope",
+    type=int,
+    default=GLOBAL_SCOPE,
+    show_default=True,
+    help="Scope (server id) to search, besides the global seeds.",
+)
+@click.pass_obj
+@run_async
+async def chat(obj: CliContext, scope: int) -> None:
+    """Ask one question after another (an empty line or Ctrl-D ends the session)."""
+    async with open_library(obj.settings) as library:
+        interactive = sys.stdin.isatty()
+        if interactive:
+            click.echo("Ask a question; an empty line or Ctrl-D ends the session.")
+        while True:
+            try:
+                line = await asyncio.to_thread(input, "> " if interactive else "")
+            except EOFError:
+                break
+            if not line.strip():
+                break
+            try:
+                result = await library.ask(line, scope=scope, via="chat")
+            except VerbatimError as error:
+                click.echo(error.message, err=True)
+                continue
+            click.echo(format_answer(result))
+            click.echo()
+
+
+@cli.group()
+def docs() -> None:
+    """Add, list, show, replace and remove documents."""
+
+
+@docs.command("add")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--title", help="Title to cite (default: the document's own title or file name).")
+@click.option(
+    "--scope",
+    type=int,
+    default=GLOBAL_SCOPE,
+    show_default=True,
+    help="Scope (server id) the document belongs to.",
+)
+@click.pass_obj
+@run_async
+async def docs_add(obj: CliContext, path: Path, title: str | None, scope: int) -> None:
+    """Add the file at PATH, or every supported file in the folder PATH."""
+    from tqdm import tqdm
+
+    files = supported_files(path)
+    if path.is_dir() and not files:
+        raise VerbatimError(f"{path} has no .txt, .md, .html or .pdf files.")
+    failures = 0
+    async with open_library(obj.settings) as library:
+        progress = tqdm(files, unit="file", disable=len(files) < 2, file=sys.stderr)
+        for file in progress:
+            try:
+                document = await library.add_document(
+                    scope,
+                    file.read_bytes(),
+                    filename=file.name,
+                    title=title if len(files) == 1 else None,
+                    source=str(file),
+                    added_by=os.environ.get("USER", "cli"),
+                )
+            except VerbatimError as error:
+                if len(files) == 1:
+                    raise
+                failures += 1
+                progress.write(f"skipped {file}: {error.message}", file=sys.stderr)
+                continue
+            assert document is not None
+            progress.write(
+                f"added document {document.id} '{document.title}', "
+                f"{document.sentence_count} sentences"
+            )
+    if failures:
+        raise VerbatimError(f"{failures} of {len(files)} files were not added.")
+
+
+@docs.command("list")
+@click.option("--scope", type=int, default=GLOBAL_SCOPE, show_default=True, help="Scope to list.")
+@click.pass_obj
+@run_async
+async def docs_list(obj: CliContext, scope: int) -> None:
+    """List the documents of a scope."""
+    async with Store.open(obj.settings.storage.database) as store:
+        documents = await store.list_documents(scope)
+    if not documents:
+        click.echo("No documents.")
+    for document in documents:
+        click.echo(
+            f"{document.id:>5}  {document.title}  ({document.sentence_count} sentences, "
+            f"{document.source or 'no source'}, added {document.added_at[:16]})"
+        )
+
+
+@docs.command("show")
+@click.argument("document_id", type=int)
+@click.option(
+    "--scope",
+    type=int,
+    default=GLOBAL_SCOPE,
+    show_default=True,
+    help="Scope the document belongs to.",
+)
+@click.pass_obj
+@run_async
+async def docs_show(obj: CliContext, document_id: int, scope: int) -> None:
+    """Show a document's details and its numbered sentences."""
+    async with Store.open(obj.settings.storage.database) as store:
+        document = await store.get_document(scope, document_id)
+        sentences = await store.document_sentences(document_id)
+    click.echo(
+        f"{document.title}\nsource: {document.source or '-'}\nadded: {document.added_at} "
+        f"by {document.added_by or '-'}\nsentences: {document.sentence_count}\n"
+    )
+    for sentence in sentences:
+        click.echo(f"{sentence.position:>4}. {sentence.text}")
+
+
+@docs.command("remove")
+@click.argument("document_id", type=int)
+@click.option(
+    "--scope",
+    type=int,
+    default=GLOBAL_SCOPE,
+    show_default=True,
+    help="Scope the document belongs to.",
+)
+@click.pass_obj
+@run_async
+async def docs_remove(obj: CliContext, document_id: int, scope: int) -> None:
+    """Remove a document; questions stop seeing it at once."""
+    async with Store.open(obj.settings.storage.database) as store:
+        document = await store.remove_document(scope, document_id)
+    click.echo(f"removed document {document.id} '{document.title}'")
+
+
+@docs.command("replace")
+@click.argument("document_id", type=int)
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--title", help="New title (default: keep the current one).")
+@click.option(
+    "--scope",
+    type=int,
+    default=GLOBAL_SCOPE,
+    show_default=True,
+    help="Scope the document belongs to.",
+)
+@click.pass_obj
+@run_async
+async def docs_replace(
+    obj: CliContext, document_id: int, path: Path, title: str | None, scope: int
+) -> None:
+    """Replace a document's content with the file at PATH, keeping its id."""
+    async with open_library(obj.settings) as library:
+        document = await library.replace_document(
+            scope,
+            document_id,
+            path.read_bytes(),
+            filename=path.name,
+            title=title,
+            source=str(path),
+        )
+    click.echo(
+        f"replaced document {document.id} '{document.title}', {document.sentence_count} sentences"
+    )
+
+
+@cli.command("log")
+@click.option("--unanswered", is_flag=True, help="Only questions the documents did not answer.")
+@click.option("--rated", is_flag=True, help="Only answers that got feedback.")
+@click.option(
+    "--limit", type=click.IntRange(1, 100_000), default=20, show_default=True, help="How many rows."
+)
+@click.option("--scope", type=int, help="Only this scope (default: every scope).")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["table", "csv", "jsonl"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@click.pass_obj
+@run_async
+async def log_command(
+    obj: CliContext, unanswered: bool, rated: bool, limit: int, scope: int | None, output: str
+) -> None:
+    """Review logged questions and answers, newest first."""
+    async with Store.open(obj.settings.storage.database) as store:
+        rows = await store.interactions(scope, limit=limit, unanswered=unanswered, rated=rated)
+    if output == "jsonl":
+        for row in rows:
+            click.echo(json.dumps(interaction_json(row), ensure_ascii=False))
+    elif output == "csv":
+        click.echo(interactions_csv(rows), nl=False)
+    elif not rows:
+        click.echo("No questions logged.")
+    else:
+        for row in rows:
+            state = "answered" if row.answered else "NOT FOUND"
+            votes = (
+                f" +{row.thumbs_up}/-{row.thumbs_down}" if row.thumbs_up or row.thumbs_down else ""
+            )
+            click.echo(
+                f"{row.id:>6}  {row.asked_at[:19]}  {row.via:<12} {state:<9}{votes}  {row.question}"
+            )
+
+
+CSV_COLUMNS = (
+    "id",
+    "asked_at",
+    "scope",
+    "channel_id",
+    "user_id",
+    "via",
+    "question",
+    "answered",
+    "answers",
+    "latency_ms",
+    "thumbs_up",
+    "thumbs_down",
+)
+
+
+def interaction_json(row: InteractionRecord) -> dict[str, Any]:
+    """A log row as plain JSON-ready data."""
+    return {
+        "id": row.id,
+        "asked_at": row.asked_at,
+        "scope": row.scope,
+        "channel_id": row.channel_id,
+        "user_id": row.user_id,
+        "via": row.via,
+        "question": row.question,
+        "answered": row.answered,
+        "answers": [
+            {
+                "sentence_id": a.sentence_id,
+                "document_id": a.document_id,
+                "sentence": a.position,
+                "score": a.score,
+            }
+            for a in row.answers
+        ],
+        "latency_ms": row.latency_ms,
+        "thumbs_up": row.thumbs_up,
+        "thumbs_down": row.thumbs_down,
+    }
+
+
+def interactions_csv(rows: list[InteractionRecord]) -> str:
+    """Log rows as CSV text with a header (shared by the CLI and /qa export)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        data = interaction_json(row)
+        data["answers"] = json.dumps(data["answers"])
+        writer.writerow([data[column] for column in CSV_COLUMNS])
+    return buffer.getvalue()
+
+
+def answer_json(result: AskResult) -> dict[str, Any]:
+    """The --json shape: question, answered, and the cited sentences."""
+    answer = result.answer
+    return {
+        "question": answer.question,
+        "answered": answer.answered,
+        "answers": [
+            {
+                "text": hit.sentence.text,
+                "score": hit.score,
+                "sentence": hit.sentence.position,
+                "document": {
+                    "id": hit.sentence.document.id,
+                    "title": hit.sentence.document.title,
+                    "source": hit.sentence.document.source,
+                },
+            }
+            for hit in answer.hits
+        ],
+    }
+
+
+NOT_FOUND = "Not found in the documents: none of them answers this well enough."
+
+
+def format_answer(result: AskResult) -> str:
+    """The answer as terminal text: each sentence, then its numbered citation."""
+    if not result.answer.answered:
+        return NOT_FOUND
+    lines = []
+    for number, hit in enumerate(result.answer.hits, 1):
+        document = hit.sentence.document
+        source = f" ({document.source})" if document.source else ""
+        if hit.before is not None:
+            lines.append(click.style(hit.before.text, dim=True))
+        lines.append(hit.sentence.text)
+        if hit.after is not None:
+            lines.append(click.style(hit.after.text, dim=True))
+        lines.append(f"  [{number}] {document.title} — sentence {hit.sentence.position}{source}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Entry point: user errors end with one clear line on stderr and a non-zero exit."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except VerbatimError as error:
+        click.echo(f"verbatim: {error.message}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as error:  # the last resort: one line for the user, traceback on request
+        log.debug("unexpected error", exc_info=True)
+        if os.environ.get("VERBATIM_DEBUG"):
+            raise
+        click.echo(
+            f"verbatim: unexpected error ({type(error).__name__}: {error}); "
+            "set VERBATIM_DEBUG=1 for details.",
+            err=True,
+        )
+        sys.exit(2)

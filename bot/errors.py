@@ -1,0 +1,46 @@
+"""Domain errors: each carries the safe text shown to the user."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.store.store import StoredDocument
+
+
+class VerbatimError(Exception):
+    """An error caused by the user's input; its message is safe to show them."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class DuplicateDocumentError(VerbatimError):
+    """The same content is already a document in this scope."""
+
+    def __init__(self, existing: StoredDocument) -> None:
+        super().__init__(
+            f"This content is already here as document {existing.id}, '{existing.title}'."
+        )
+        self.existing = existing
+
+
+class DocumentNotFoundError(VerbatimError):
+    """No document with that id in this scope."""
+
+    def __init__(self, document_id: int) -> None:
+        super().__init__(f"There is no document {document_id} here.")
+        self.document_id = document_id
+
+
+class DocumentRejectedError(VerbatimError):
+    """A document could not be used: wrong type, too large, unreadable, no sentences."""
+
+
+class InvalidQuestionError(VerbatimError):
+    """The question cannot be asked as written (empty, too long)."""
+
+
+class ConfigError(VerbatimError):
+    """The configuration is invalid; the message names the key."""

@@ -1,0 +1,21 @@
+"""The SQLite store: documents, sentences and the interaction log."""
+
+from bot.store.store import (
+    GLOBAL_SCOPE,
+    InteractionRecord,
+    LoggedAnswer,
+    Stats,
+    Store,
+    StoredDocument,
+    StoredSentence,
+)
+
+__all__ = [
+    "GLOBAL_SCOPE",
+    "InteractionRecord",
+    "LoggedAnswer",
+    "Stats",
+    "Store",
+    "StoredDocument",
+    "StoredSentence",
+]

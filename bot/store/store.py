@@ -1,0 +1,585 @@
+"""One class owns the SQLite file: parameterised SQL, numbered migrations, atomic writes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Self
+
+import aiosqlite
+
+from bot.errors import DocumentNotFoundError, DuplicateDocumentError
+
+log = logging.getLogger(__name__)
+
+GLOBAL_SCOPE = 0
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+_DOCUMENT_COLUMNS = """
+    id, scope, title, source, kind, content_hash, sentence_count, added_by, added_at, updated_at
+"""
+_INSERT_SENTENCES = """
+    INSERT INTO sentences (document_id, position, text) VALUES (?, ?, ?)
+"""
+_INTERACTION_COLUMNS = """
+    i.id, i.asked_at, i.scope, i.channel_id, i.user_id, i.via, i.question, i.answered,
+    i.answers, i.latency_ms,
+    COALESCE((SELECT SUM(value = 1) FROM feedback f WHERE f.interaction_id = i.id), 0),
+    COALESCE((SELECT SUM(value = -1) FROM feedback f WHERE f.interaction_id = i.id), 0)
+"""
+
+
+def utc_now() -> str:
+    """The current time as an ISO 8601 UTC string, the format every timestamp is stored in."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDocument:
+    """A document's row, without its sentences."""
+
+    id: int
+    scope: int
+    title: str
+    source: str
+    kind: str
+    content_hash: str
+    sentence_count: int
+    added_by: str
+    added_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSentence:
+    """A sentence with enough of its document to cite it."""
+
+    id: int
+    document_id: int
+    title: str
+    source: str
+    position: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedAnswer:
+    """One sentence given in an answer, as the log keeps it."""
+
+    sentence_id: int
+    document_id: int
+    position: int
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class InteractionRecord:
+    """A logged question and what was answered, with its feedback counts."""
+
+    id: int
+    asked_at: str
+    scope: int
+    channel_id: str | None
+    user_id: str | None
+    via: str
+    question: str
+    answered: bool
+    answers: tuple[LoggedAnswer, ...]
+    latency_ms: float
+    thumbs_up: int
+    thumbs_down: int
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """Counts over a period of the log."""
+
+    questions: int
+    answered: int
+    thumbs_up: int
+    thumbs_down: int
+
+    @property
+    def answered_rate(self) -> float:
+        """The share of questions that got an answer."""
+        return self.answered / self.questions if self.questions else 0.0
+
+
+class Store:
+    """The SQLite file behind Verbatim. Open it once with `Store.open` and pass it in.
+
+    Writes go through one connection behind a lock, each in its own transaction, so a crash
+    mid-write leaves nothing half done; reads use a second connection and, thanks to WAL, see
+    only committed data and never wait for a writer.
+    """
+
+    def __init__(
+        self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection
+    ) -> None:
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, path: str | Path) -> AsyncIterator[Self]:
+        """Open (creating and migrating if needed) the database at `path`."""
+        path = Path(path)
+        if path.parent and not path.parent.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        writer = await _connect(path)
+        try:
+            await writer.execute("PRAGMA journal_mode = WAL")
+            await _migrate(writer)
+            reader = await _connect(path)
+            try:
+                yield cls(path, writer, reader)
+            finally:
+                await reader.close()
+        finally:
+            await writer.close()
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._writer
+            except BaseException:
+                await self._writer.rollback()
+                raise
+            await self._writer.commit()
+
+    # -- meta ---------------------------------------------------------------------------
+
+    async def get_meta(self, key: str) -> str | None:
+        """A value from the key-value meta table."""
+        async with self._reader.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None
+
+    async def set_meta(self, key: str, value: str) -> None:
+        """Set a value in the key-value meta table."""
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    async def schema_version(self) -> int:
+        """The number of the last migration applied."""
+        async with self._reader.execute("SELECT MAX(version) FROM schema_migrations") as cur:
+            row = await cur.fetchone()
+        return int(row[0] or 0) if row else 0
+
+    # -- documents ----------------------------------------------------------------------
+
+    async def add_document(
+        self,
+        *,
+        scope: int,
+        title: str,
+        source: str,
+        kind: str,
+        content_hash: str,
+        added_by: str,
+        sentences: Sequence[str],
+    ) -> StoredDocument:
+        """Store a document and its sentences in one transaction.
+
+        Raises DuplicateDocumentError when the same content is already in the scope.
+        """
+        now = utc_now()
+        async with self._transaction() as db:
+            await _refuse_duplicate(db, scope, content_hash, except_id=None)
+            cursor = await db.execute(
+                """
+                INSERT INTO documents (scope, title, source, kind, content_hash, sentence_count,
+                                       added_by, added_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                (scope, title, source, kind, content_hash, len(sentences), added_by, now, now),
+            )
+            document_id = cursor.lastrowid
+            assert document_id is not None
+            await db.executemany(
+                _INSERT_SENTENCES,
+                ((document_id, position, text) for position, text in enumerate(sentences, 1)),
+            )
+        return StoredDocument(
+            document_id,
+            scope,
+            title,
+            source,
+            kind,
+            content_hash,
+            len(sentences),
+            added_by,
+            now,
+            now,
+        )
+
+    async def replace_document(
+        self,
+        document_id: int,
+        *,
+        scope: int,
+        title: str,
+        source: str,
+        kind: str,
+        content_hash: str,
+        sentences: Sequence[str],
+    ) -> StoredDocument:
+        """Swap a document's content for new content, keeping its id, in one transaction."""
+        now = utc_now()
+        async with self._transaction() as db:
+            existing = await _document(db, scope, document_id)
+            await _refuse_duplicate(db, scope, content_hash, except_id=document_id)
+            await db.execute("DELETE FROM sentences WHERE document_id = ?", (document_id,))
+            await db.execute(
+                """
+                UPDATE documents
+                SET title = ?, source = ?, kind = ?, content_hash = ?, sentence_count = ?,
+                    updated_at = ?
+                WHERE id = ?
+                """,
+                (title, source, kind, content_hash, len(sentences), now, document_id),
+            )
+            await db.executemany(
+                _INSERT_SENTENCES,
+                ((document_id, position, text) for position, text in enumerate(sentences, 1)),
+            )
+        return StoredDocument(
+            document_id,
+            scope,
+            title,
+            source,
+            kind,
+            content_hash,
+            len(sentences),
+            existing.added_by,
+            existing.added_at,
+            now,
+        )
+
+    async def remove_document(self, scope: int, document_id: int) -> StoredDocument:
+        """Delete a document of this scope and its sentences."""
+        async with self._transaction() as db:
+            existing = await _document(db, scope, document_id)
+            await db.execute("DELETE FROM documents WHERE id = ?", (document_id,))
+        return existing
+
+    async def get_document(self, scope: int, document_id: int) -> StoredDocument:
+        """A document of this scope; DocumentNotFoundError if it is not there."""
+        return await _document(self._reader, scope, document_id)
+
+    async def list_documents(
+        self, scope: int, *, limit: int = 1000, offset: int = 0
+    ) -> list[StoredDocument]:
+        """The scope's documents, oldest first."""
+        async with self._reader.execute(
+            f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE scope = ? "
+            "ORDER BY id LIMIT ? OFFSET ?",
+            (scope, limit, offset),
+        ) as cur:
+            return [StoredDocument(*row) async for row in cur]
+
+    async def count_documents(self, scope: int) -> int:
+        """How many documents the scope has."""
+        async with self._reader.execute(
+            "SELECT COUNT(*) FROM documents WHERE scope = ?", (scope,)
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def search_titles(
+        self, scope: int, fragment: str, limit: int = 25
+    ) -> list[StoredDocument]:
+        """Documents of the scope whose title contains the fragment (for autocomplete)."""
+        pattern = "%" + fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        async with self._reader.execute(
+            f"""
+            SELECT {_DOCUMENT_COLUMNS} FROM documents
+            WHERE scope = ? AND title LIKE ? ESCAPE '\\' ORDER BY title COLLATE NOCASE LIMIT ?
+            """,
+            (scope, pattern, limit),
+        ) as cur:
+            return [StoredDocument(*row) async for row in cur]
+
+    async def scopes(self) -> list[int]:
+        """Every scope that has documents."""
+        async with self._reader.execute(
+            "SELECT DISTINCT scope FROM documents ORDER BY scope"
+        ) as cur:
+            return [int(row[0]) async for row in cur]
+
+    async def document_sentences(self, document_id: int) -> list[StoredSentence]:
+        """One document's sentences in order."""
+        return await self._sentences("d.id = ?", (document_id,))
+
+    async def scope_sentences(self, scope: int) -> list[StoredSentence]:
+        """Every sentence of a scope, in document order then position."""
+        return await self._sentences("d.scope = ?", (scope,))
+
+    async def _sentences(self, where: str, params: tuple[int, ...]) -> list[StoredSentence]:
+        async with self._reader.execute(
+            f"""
+            SELECT s.id, d.id, d.title, d.source, s.position, s.text
+            FROM sentences s JOIN documents d ON d.id = s.document_id
+            WHERE {where} ORDER BY d.id, s.position
+            """,
+            params,
+        ) as cur:
+            return [StoredSentence(*row) for row in await cur.fetchall()]
+
+    # -- the interaction log --------------------------------------------------------------
+
+    async def log_interaction(
+        self,
+        *,
+        scope: int,
+        via: str,
+        question: str,
+        answers: Sequence[LoggedAnswer],
+        latency_ms: float,
+        channel_id: str | None = None,
+        user_id: str | None = None,
+    ) -> int:
+        """Record a question and what was answered; returns the interaction id."""
+        payload = json.dumps(
+            [
+                {
+                    "sentence_id": a.sentence_id,
+                    "document_id": a.document_id,
+                    "position": a.position,
+                    "score": a.score,
+                }
+                for a in answers
+            ]
+        )
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                """
+                INSERT INTO interactions (asked_at, scope, channel_id, user_id, via, question,
+                                          answered, answers, latency_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                (
+                    utc_now(),
+                    scope,
+                    channel_id,
+                    user_id,
+                    via,
+                    question,
+                    bool(answers),
+                    payload,
+                    latency_ms,
+                ),
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def record_feedback(self, interaction_id: int, user_id: str, value: int) -> bool:
+        """Record (or change) one user's 👍 (1) or 👎 (-1); False if the interaction is gone."""
+        if value not in (1, -1):
+            raise ValueError("feedback is 1 or -1")
+        async with self._transaction() as db:
+            async with db.execute(
+                "SELECT 1 FROM interactions WHERE id = ?", (interaction_id,)
+            ) as cur:
+                if await cur.fetchone() is None:
+                    return False
+            await db.execute(
+                """
+                INSERT INTO feedback (interaction_id, user_id, value, given_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (interaction_id, user_id)
+                DO UPDATE SET value = excluded.value, given_at = excluded.given_at
+                """,
+                (interaction_id, user_id, value, utc_now()),
+            )
+        return True
+
+    async def get_interaction(self, interaction_id: int) -> InteractionRecord | None:
+        """One logged interaction, or None."""
+        async with self._reader.execute(
+            f"SELECT {_INTERACTION_COLUMNS} FROM interactions i WHERE i.id = ?", (interaction_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return _interaction(row) if row else None
+
+    async def interactions(
+        self,
+        scope: int | None,
+        *,
+        limit: int = 20,
+        unanswered: bool = False,
+        rated: bool = False,
+        since: str | None = None,
+    ) -> list[InteractionRecord]:
+        """Logged interactions, newest first; scope None means every scope (the CLI's view)."""
+        clauses, params = _log_filter(scope, since)
+        if unanswered:
+            clauses.append("i.answered = 0")
+        if rated:
+            clauses.append("EXISTS (SELECT 1 FROM feedback f WHERE f.interaction_id = i.id)")
+        where = " AND ".join(clauses) or "1"
+        async with self._reader.execute(
+            f"SELECT {_INTERACTION_COLUMNS} FROM interactions i WHERE {where} "
+            "ORDER BY i.id DESC LIMIT ?",
+            (*params, limit),
+        ) as cur:
+            return [_interaction(row) for row in await cur.fetchall()]
+
+    async def stats(self, scope: int | None, *, since: str | None = None) -> Stats:
+        """Questions, answered questions and feedback counts since a time."""
+        clauses, params = _log_filter(scope, since)
+        where = " AND ".join(clauses) or "1"
+        async with self._reader.execute(
+            f"""
+            SELECT COUNT(*), COALESCE(SUM(i.answered), 0),
+                   (SELECT COUNT(*) FROM feedback f JOIN interactions i ON i.id = f.interaction_id
+                    WHERE {where} AND f.value = 1),
+                   (SELECT COUNT(*) FROM feedback f JOIN interactions i ON i.id = f.interaction_id
+                    WHERE {where} AND f.value = -1)
+            FROM interactions i WHERE {where}
+            """,
+            (*params, *params, *params),
+        ) as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        return Stats(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+
+    async def forget_user(self, scope: int | None, user_id: str) -> int:
+        """Delete a user's logged questions (and feedback); returns how many were removed."""
+        clauses, params = _log_filter(scope, None)
+        clauses.append("user_id = ?")
+        async with self._transaction() as db:
+            await db.execute("DELETE FROM feedback WHERE user_id = ?", (user_id,))
+            cursor = await db.execute(
+                f"DELETE FROM interactions AS i WHERE {' AND '.join(clauses)}", (*params, user_id)
+            )
+        return cursor.rowcount
+
+    async def purge_log_before(self, cutoff: str) -> int:
+        """Delete log rows older than the cutoff (the retention period); returns the count."""
+        async with self._transaction() as db:
+            cursor = await db.execute("DELETE FROM interactions WHERE asked_at < ?", (cutoff,))
+        return cursor.rowcount
+
+
+def _log_filter(scope: int | None, since: str | None) -> tuple[list[str], list[object]]:
+    clauses: list[str] = []
+    params: list[object] = []
+    if scope is not None:
+        clauses.append("i.scope = ?")
+        params.append(scope)
+    if since is not None:
+        clauses.append("i.asked_at >= ?")
+        params.append(since)
+    return clauses, params
+
+
+def _interaction(row: sqlite3.Row | tuple) -> InteractionRecord:
+    answers = tuple(LoggedAnswer(**item) for item in json.loads(row[8]))
+    return InteractionRecord(
+        id=row[0],
+        asked_at=row[1],
+        scope=row[2],
+        channel_id=row[3],
+        user_id=row[4],
+        via=row[5],
+        question=row[6],
+        answered=bool(row[7]),
+        answers=answers,
+        latency_ms=row[9],
+        thumbs_up=int(row[10]),
+        thumbs_down=int(row[11]),
+    )
+
+
+async def _document(db: aiosqlite.Connection, scope: int, document_id: int) -> StoredDocument:
+    async with db.execute(
+        f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE id = ? AND scope = ?",
+        (document_id, scope),
+    ) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        raise DocumentNotFoundError(document_id)
+    return StoredDocument(*row)
+
+
+async def _refuse_duplicate(
+    db: aiosqlite.Connection, scope: int, content_hash: str, except_id: int | None
+) -> None:
+    async with db.execute(
+        f"SELECT {_DOCUMENT_COLUMNS} FROM documents "
+        "WHERE scope = ? AND content_hash = ? AND id IS NOT ?",
+        (scope, content_hash, except_id),
+    ) as cur:
+        row = await cur.fetchone()
+    if row is not None:
+        raise DuplicateDocumentError(StoredDocument(*row))
+
+
+async def _connect(path: Path) -> aiosqlite.Connection:
+    # isolation_level None: we issue BEGIN/COMMIT ourselves, so each write is one transaction.
+    db = await aiosqlite.connect(path, isolation_level=None)
+    await db.execute("PRAGMA foreign_keys = ON")
+    await db.execute("PRAGMA busy_timeout = 10000")
+    await db.execute("PRAGMA synchronous = NORMAL")
+    return db
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    folder = resources.files("bot.store") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+async def _migrate(db: aiosqlite.Connection) -> None:
+    """Apply each numbered migration not yet recorded, each in its own transaction."""
+    await db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS schema_migrations (
+            version    INTEGER PRIMARY KEY,
+            name       TEXT NOT NULL,
+            applied_at TEXT NOT NULL
+        )
+        """
+    )
+    async with db.execute("SELECT version FROM schema_migrations") as cur:
+        applied = {row[0] async for row in cur}
+    for version, name, sql in _migrations():
+        if version in applied:
+            continue
+        log.info("applying migration %s", name)
+        # executescript commits any open transaction first, so BEGIN/COMMIT live in the script
+        # itself; on failure the transaction is still open and is rolled back here.
+        script = (
+            "BEGIN IMMEDIATE;\n"
+            f"{sql}\n;"
+            "INSERT INTO schema_migrations (version, name, applied_at) "
+            f"VALUES ({version}, '{name}', '{utc_now()}');\n"
+            "COMMIT;"
+        )
+        try:
+            await db.executescript(script)
+        except Exception:
+            if db.in_transaction:
+                await db.rollback()
+            raise

@@ -1,0 +1,101 @@
+"""The analyzer shared by documents and questions: normalise, fold case, tokenize, stem."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+
+from nltk.stem.snowball import SnowballStemmer
+
+# Our own list: common function words that carry no topic. Words that carry the question's
+# meaning (numbers, negations, "first", "most") are kept on purpose.
+STOPWORDS = frozenset(
+    """
+    a an the and or but if then else of at by for with about against between into through
+    during before after above below to from up down in out on off over under again further
+    once here there when where why how all any both each few more other some such only own
+    same so than too very can will just should now is am are was were be been being have has
+    had having do does did doing would could might must shall may i me my myself we our ours
+    ourselves you your yours yourself yourselves he him his himself she her hers herself it its
+    itself they them their theirs themselves what which who whom whose this that these those
+    as until while because s t d ll m o re ve y also
+    """.split()
+)
+_PUNCTUATION = str.maketrans(
+    {
+        "‘": "'",
+        "’": "'",
+        "‚": "'",
+        "‛": "'",
+        "′": "'",
+        "“": '"',
+        "”": '"',
+        "„": '"',
+        "‟": '"',
+        "″": '"',
+        "‐": "-",
+        "‑": "-",
+        "‒": "-",
+        "–": "-",
+        "—": "-",
+        "―": "-",
+        "−": "-",
+    }
+)
+# Acronyms with dots (U.S., e.g.), numbers with thousands separators or decimals, then words.
+_TOKEN = re.compile(
+    r"(?P<acronym>\b(?:[^\W\d_]\.){2,})"
+    r"|(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+    r"|(?P<word>[^\W_]+)"
+)
+
+
+class Analyzer:
+    """Turns text into index terms; the same instance serves documents and questions."""
+
+    def __init__(self, stopwords: frozenset[str] = STOPWORDS, language: str = "english") -> None:
+        self._stopwords = stopwords
+        self._stemmer = SnowballStemmer(language)
+        # Stemming is the hot loop; a dict lookup is far cheaper than Snowball.
+        self._terms: dict[str, str | None] = {}
+
+    @staticmethod
+    def normalize(text: str) -> str:
+        """Unicode-normalise and case-fold, mapping curly quotes and dashes to ASCII."""
+        return unicodedata.normalize("NFKC", text).translate(_PUNCTUATION).casefold()
+
+    def analyze(self, text: str) -> list[str]:
+        """The index terms of a text, in order."""
+        return [term for _, _, term in self.term_spans(text)]
+
+    def term_spans(self, text: str) -> Iterator[tuple[int, int, str]]:
+        """Each term with its character span in the text as given (for highlighting)."""
+        # NFKC can change lengths; spans are only exact when it does not, so fall back to a
+        # token-by-token pass over the original text in that case.
+        normalized = self.normalize(text)
+        aligned = len(normalized) == len(text)
+        source = normalized if aligned else text
+        for match in _TOKEN.finditer(source):
+            raw = match.group() if aligned else self.normalize(match.group())
+            term = self._term(raw, match.lastgroup or "word")
+            if term is not None:
+                yield match.start(), match.end(), term
+
+    def _term(self, raw: str, kind: str) -> str | None:
+        key = raw if kind == "word" else f"{kind}:{raw}"
+        try:
+            return self._terms[key]
+        except KeyError:
+            pass
+        if kind == "acronym":
+            term: str | None = raw.replace(".", "")
+        elif kind == "number":
+            term = raw.replace(",", "")
+        elif raw in self._stopwords:
+            term = None
+        else:
+            term = self._stemmer.stem(raw)
+        if len(self._terms) < 1_000_000:
+            self._terms[key] = term
+        return term

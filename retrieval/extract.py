@@ -1,0 +1,258 @@
+"""Turn an uploaded file's bytes into plain text: plain text, Markdown, HTML and PDF."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Literal
+
+from markdown_it import MarkdownIt
+from selectolax.lexbor import LexborHTMLParser
+
+from retrieval.errors import ExtractionError
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["text", "markdown", "html", "pdf"]
+
+SUPPORTED_SUFFIXES: dict[str, Kind] = {
+    ".txt": "text",
+    ".text": "text",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+    ".pdf": "pdf",
+}
+_CONTENT_TYPES: dict[str, Kind] = {
+    "text/plain": "text",
+    "text/markdown": "markdown",
+    "text/x-markdown": "markdown",
+    "text/html": "html",
+    "application/xhtml+xml": "html",
+    "application/pdf": "pdf",
+}
+# A PDF or HTML page built to explode when parsed stops here rather than eating memory.
+MAX_TEXT_CHARS = 5_000_000
+MAX_PDF_PAGES = 2_000
+_HIDDEN_HTML = "script, style, noscript, template, nav, header, footer, aside, form, svg, iframe"
+_BLOCK_HTML = frozenset(
+    "p div section article main h1 h2 h3 h4 h5 h6 li ul ol dl dt dd table tr td th caption "
+    "blockquote pre br hr figure figcaption address details summary title".split()
+)
+_TITLE_LINE = re.compile(r"^[^\n]{1,150}$")
+_SENTENCE_END = re.compile(r"[.!?:;,]['\"”’)\]]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Extracted:
+    """Readable text of a document and the title it suggests for itself, if any."""
+
+    text: str
+    title: str | None
+    kind: Kind
+
+
+def detect_kind(data: bytes, filename: str | None = None, content_type: str | None = None) -> Kind:
+    """Decide how to read a file: by its name, then its declared type, then its first bytes."""
+    if filename:
+        suffix = PurePath(filename).suffix.lower()
+        if suffix in SUPPORTED_SUFFIXES:
+            return SUPPORTED_SUFFIXES[suffix]
+        if suffix:
+            raise ExtractionError(
+                f"'{PurePath(filename).name}' is not a supported file type; "
+                "use .txt, .md, .html or .pdf."
+            )
+    if content_type:
+        media = content_type.split(";", 1)[0].strip().lower()
+        if media in _CONTENT_TYPES:
+            return _CONTENT_TYPES[media]
+    head = data[:1024].lstrip().lower()
+    if head.startswith(b"%pdf-"):
+        return "pdf"
+    if head.startswith((b"<!doctype html", b"<html")):
+        return "html"
+    if content_type and not content_type.lower().startswith("text/"):
+        raise ExtractionError(
+            f"Content of type '{content_type.split(';')[0]}' is not supported; "
+            "use plain text, Markdown, HTML or PDF."
+        )
+    return "text"
+
+
+def extract_text(
+    data: bytes, *, filename: str | None = None, content_type: str | None = None
+) -> Extracted:
+    """Extract readable text, raising ExtractionError with an actionable message on bad input."""
+    if not data or not data.strip():
+        raise ExtractionError("The document is empty.")
+    kind = detect_kind(data, filename, content_type)
+    if kind == "pdf":
+        text, title = _pdf_text(data)
+    else:
+        decoded = decode_text(data)
+        if kind == "html":
+            text, title = html_text(decoded)
+        elif kind == "markdown":
+            text, title = markdown_text(decoded)
+        else:
+            text, title = plain_text(decoded)
+    text = clean_text(text)
+    if not text.strip():
+        raise ExtractionError("The document has no readable text.")
+    if len(text) > MAX_TEXT_CHARS:
+        raise ExtractionError(
+            f"The document's text is too long ({len(text):,} characters; "
+            f"the limit is {MAX_TEXT_CHARS:,}). Split it into smaller documents."
+        )
+    return Extracted(text=text, title=title, kind=kind)
+
+
+def decode_text(data: bytes) -> str:
+    """Decode UTF-8 (or BOM-marked UTF-16/32) text and refuse binary data."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = (
+            "utf-32" if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")) else "utf-16"
+        )
+    else:
+        encoding = "utf-8-sig"
+    if encoding == "utf-8-sig" and b"\x00" in data[:8192]:
+        raise ExtractionError(
+            "This looks like a binary file, not text; upload .txt, .md, .html or .pdf."
+        )
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise ExtractionError(
+            f"The file is not valid UTF-8 text (bad byte at position {error.start}); "
+            "save it as UTF-8 and try again."
+        ) from None
+    controls = sum(
+        1 for ch in text[:8192] if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f"
+    )
+    if controls > max(8, len(text[:8192]) // 100):
+        raise ExtractionError(
+            "This looks like a binary file, not text; upload .txt, .md, .html or .pdf."
+        )
+    return text
+
+
+def clean_text(text: str) -> str:
+    """Normalise line endings and drop control characters, keeping the words verbatim."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n\n")
+    return "".join(
+        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs")
+    )
+
+
+def plain_text(text: str) -> tuple[str, str | None]:
+    """A short first line with no closing punctuation, followed by more text, is the title."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    first, sep, rest = text.strip().partition("\n")
+    first = first.strip()
+    if sep and rest.strip() and _TITLE_LINE.match(first) and not _SENTENCE_END.search(first):
+        return rest, first
+    return text, None
+
+
+def markdown_text(source: str) -> tuple[str, str | None]:
+    """Markdown without its markup: one block per paragraph, heading, list item or code block."""
+    tokens = MarkdownIt("commonmark").enable("table").parse(source)
+    blocks: list[str] = []
+    title: str | None = None
+    in_heading = False
+    for token in tokens:
+        if token.type == "heading_open":
+            in_heading = True
+        elif token.type == "heading_close":
+            in_heading = False
+        elif token.type == "inline":
+            text = "".join(_inline_text(child) for child in token.children or [])
+            if text.strip():
+                blocks.append(text.strip())
+                if in_heading and title is None:
+                    title = text.strip()
+        elif token.type in ("fence", "code_block") and token.content.strip():
+            blocks.append(token.content.strip())
+        elif token.type == "html_block":
+            inner, _ = html_text(token.content)
+            if inner.strip():
+                blocks.append(inner.strip())
+    return "\n\n".join(blocks), title
+
+
+def _inline_text(token: object) -> str:
+    kind = getattr(token, "type", "")
+    if kind in ("text", "code_inline"):
+        return str(getattr(token, "content", ""))
+    if kind == "softbreak":
+        return " "
+    if kind == "hardbreak":
+        return "\n"
+    if kind == "image":
+        return "".join(_inline_text(child) for child in getattr(token, "children", None) or [])
+    return ""
+
+
+def html_text(source: str) -> tuple[str, str | None]:
+    """The readable text of a page: scripts, styles and navigation removed, blocks kept apart."""
+    tree = LexborHTMLParser(source)
+    title_node = tree.css_first("title") or tree.css_first("h1")
+    title = title_node.text(strip=True) if title_node is not None else None
+    for node in tree.css(_HIDDEN_HTML):
+        node.decompose()
+    root = tree.body or tree.root
+    if root is None:
+        return "", title or None
+    parts: list[str] = []
+    for node in root.traverse(include_text=True):
+        if node.is_text_node:
+            parts.append(node.text_content or "")
+        elif node.tag in _BLOCK_HTML:
+            parts.append("\n\n")
+    text = "".join(parts)
+    # Inside a block, HTML whitespace (including newlines) is just a space.
+    blocks = (" ".join(block.split()) for block in re.split(r"\n\s*\n", text))
+    return "\n\n".join(block for block in blocks if block), title or None
+
+
+def _pdf_text(data: bytes) -> tuple[str, str | None]:
+    # Imported here: pypdf is only needed for PDFs and costs import time otherwise.
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise ExtractionError("The PDF is encrypted; upload a copy without a password.")
+        if len(reader.pages) > MAX_PDF_PAGES:
+            raise ExtractionError(
+                f"The PDF has {len(reader.pages):,} pages; the limit is {MAX_PDF_PAGES:,}."
+            )
+        pages: list[str] = []
+        total = 0
+        for page in reader.pages:
+            page_text = page.extract_text() or ""
+            total += len(page_text)
+            if total > MAX_TEXT_CHARS:
+                raise ExtractionError(
+                    f"The PDF's text is longer than {MAX_TEXT_CHARS:,} characters; split it."
+                )
+            pages.append(page_text)
+        metadata = reader.metadata
+        title = str(metadata.title).strip() if metadata and metadata.title else None
+    except ExtractionError:
+        raise
+    except Exception as error:  # pypdf raises many types for malformed files
+        log.info("PDF could not be parsed: %r", error)
+        raise ExtractionError(
+            "The PDF could not be read (it may be damaged or not really a PDF)."
+        ) from None
+    text = "\n\n".join(pages)
+    if not text.strip():
+        raise ExtractionError("The PDF has no text layer (is it a scan?); upload a text version.")
+    return text, title or None

@@ -1,0 +1,22 @@
+"""Plain records shared by the index and the answerer."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRef:
+    """Where a sentence comes from: enough to cite it."""
+
+    id: int
+    title: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """One sentence of a document, stored verbatim, with its 1-based position."""
+
+    id: int
+    document: DocumentRef
+    position: int
+    text: str
