@@ -1,0 +1,40 @@
+"""Shared fixtures: a real temporary SQLite file, the shipped seeds, an opened library."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.config import RetrievalSettings
+from bot.library import Library
+from bot.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+SEED_QUESTION = "how many Special Operations forces?"
+SEED_ANSWER = (
+    "The Obama administration has acknowledged it is sending up to 50 Special Operations forces "
+    "to secret locations in the war-ravaged Middle East nation."
+)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "verbatim.db"
+
+
+@pytest.fixture
+async def store(db_path: Path) -> AsyncIterator[Store]:
+    async with Store.open(db_path) as opened:
+        yield opened
+
+
+@pytest.fixture
+async def library(store: Store) -> Library:
+    """A library over a fresh database, seeded with seeds/ and loaded, as the CLI starts."""
+    opened = Library(store, RetrievalSettings())
+    await opened.seed(SEEDS)
+    await opened.load()
+    return opened
