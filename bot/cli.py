@@ -78,6 +78,8 @@ def cli(ctx: click.Context, database: Path | None, config_path: Path | None, ver
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # pypdf warns about every malformed PDF; the user gets our one clear line instead.
+    logging.getLogger("pypdf").setLevel(logging.INFO if verbose else logging.ERROR)
     settings = load_settings(config_path)
     if database is not None:
         settings = replace(settings, storage=replace(settings.storage, database=database))

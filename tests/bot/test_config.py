@@ -1,0 +1,43 @@
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings, load_settings
+from bot.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_example_config_matches_the_defaults():
+    # config.example.toml documents every key with its default: loading it changes nothing.
+    assert load_settings(ROOT / "config.example.toml", environ={}) == Settings()
+
+
+def test_every_setting_is_documented_in_the_example():
+    text = (ROOT / "config.example.toml").read_text()
+    for section in Settings.__dataclass_fields__:
+        assert f"[{section}]" in text
+        for key in getattr(Settings(), section).__dataclass_fields__:
+            assert f"{key} =" in text, f"{section}.{key} is not in config.example.toml"
+
+
+def test_environment_overrides_the_database(tmp_path):
+    settings = load_settings(None, environ={"VERBATIM_DB": str(tmp_path / "x.db")})
+    assert settings.storage.database == tmp_path / "x.db"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[retrieval]\ntop_k = 0\n", "retrieval.top_k"),
+        ("[retrieval]\ntopk = 3\n", "retrieval.topk"),
+        ("[nope]\n", "[nope]"),
+        ("[retrieval]\nk1 = 'high'\n", "retrieval.k1"),
+        ("not toml =", "not valid TOML"),
+    ],
+)
+def test_bad_config_names_the_key(tmp_path, text, message):
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        load_settings(path, environ={})

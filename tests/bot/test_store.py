@@ -1,0 +1,108 @@
+import sqlite3
+
+import pytest
+
+from bot.errors import DocumentNotFoundError, DuplicateDocumentError
+from bot.store import GLOBAL_SCOPE, LoggedAnswer, Store
+
+
+async def add(store: Store, scope: int = 1, content_hash: str = "h1", sentences=("A.", "B.")):
+    return await store.add_document(
+        scope=scope,
+        title="Doc",
+        source="https://example.org/doc",
+        kind="text",
+        content_hash=content_hash,
+        added_by="alice",
+        sentences=list(sentences),
+    )
+
+
+async def test_migrations_are_recorded_and_wal_is_on(store, db_path):
+    assert await store.schema_version() >= 1
+    with sqlite3.connect(db_path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        versions = [row[0] for row in db.execute("SELECT version FROM schema_migrations")]
+    assert versions == sorted(versions) and versions[0] == 1
+
+
+async def test_reopening_applies_no_migration_twice(db_path):
+    async with Store.open(db_path) as first:
+        version = await first.schema_version()
+    async with Store.open(db_path) as second:
+        assert await second.schema_version() == version
+
+
+async def test_document_with_sentences_round_trips(store):
+    document = await add(store, sentences=["First one.", "Second one."])
+    assert document.sentence_count == 2
+    rows = await store.document_sentences(document.id)
+    assert [(r.position, r.text) for r in rows] == [(1, "First one."), (2, "Second one.")]
+    assert (await store.get_document(1, document.id)).added_by == "alice"
+
+
+async def test_same_content_twice_in_one_scope_is_refused_naming_the_first(store):
+    first = await add(store)
+    with pytest.raises(DuplicateDocumentError, match=f"document {first.id}, 'Doc'"):
+        await add(store)
+    # Another scope may hold the same content.
+    await add(store, scope=2)
+
+
+async def test_a_failure_halfway_through_an_add_leaves_nothing(store):
+    class Unstorable:
+        pass
+
+    with pytest.raises(sqlite3.Error):
+        await add(store, sentences=["Fine.", Unstorable(), "Never."])
+    assert await store.list_documents(1) == []
+    assert await store.scope_sentences(1) == []
+    # The store is still usable afterwards.
+    assert (await add(store)).sentence_count == 2
+
+
+async def test_scopes_do_not_see_each_other(store):
+    mine = await add(store, scope=1)
+    with pytest.raises(DocumentNotFoundError):
+        await store.get_document(2, mine.id)
+    with pytest.raises(DocumentNotFoundError):
+        await store.remove_document(2, mine.id)
+    assert await store.list_documents(2) == []
+
+
+async def test_replace_keeps_the_id_and_swaps_sentences(store):
+    document = await add(store)
+    replaced = await store.replace_document(
+        document.id,
+        scope=1,
+        title="New",
+        source="s",
+        kind="text",
+        content_hash="h2",
+        sentences=["Only this."],
+    )
+    assert replaced.id == document.id and replaced.title == "New"
+    assert [r.text for r in await store.document_sentences(document.id)] == ["Only this."]
+
+
+async def test_log_and_feedback(store):
+    interaction = await store.log_interaction(
+        scope=GLOBAL_SCOPE,
+        via="cli",
+        question="why?",
+        latency_ms=1.5,
+        answers=[LoggedAnswer(sentence_id=1, document_id=1, position=1, score=2.0)],
+        channel_id="10",
+        user_id="20",
+    )
+    assert await store.record_feedback(interaction, "20", 1)
+    assert await store.record_feedback(interaction, "21", -1)
+    assert await store.record_feedback(interaction, "21", 1)  # changing one's vote
+    assert not await store.record_feedback(interaction + 100, "20", 1)
+    row = await store.get_interaction(interaction)
+    assert row is not None
+    assert (row.thumbs_up, row.thumbs_down, row.answered) == (2, 0, True)
+    assert row.answers[0].score == 2.0
+    stats = await store.stats(GLOBAL_SCOPE)
+    assert (stats.questions, stats.answered, stats.thumbs_up) == (1, 1, 2)
+    assert await store.stats(5) == type(stats)(0, 0, 0, 0)

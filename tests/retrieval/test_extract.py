@@ -1,0 +1,113 @@
+import io
+
+import pytest
+from fpdf import FPDF
+
+from retrieval.errors import ExtractionError
+from retrieval.extract import detect_kind, extract_text
+
+
+def make_pdf(*paragraphs: str, title: str | None = None) -> bytes:
+    pdf = FPDF()
+    if title:
+        pdf.set_title(title)
+    pdf.add_page()
+    pdf.set_font("helvetica", size=11)
+    for paragraph in paragraphs:
+        pdf.multi_cell(0, 6, paragraph)
+        pdf.ln(4)
+    return bytes(pdf.output())
+
+
+def test_plain_text_takes_a_short_first_line_as_title():
+    extracted = extract_text(b"Water rules\nBoil water for one minute. Then cool it.\n")
+    assert extracted.title == "Water rules"
+    assert extracted.text.strip() == "Boil water for one minute. Then cool it."
+    assert extracted.kind == "text"
+
+
+def test_plain_text_without_a_title_line_keeps_everything():
+    extracted = extract_text(b"Boil water for one minute.\nThen cool it.")
+    assert extracted.title is None
+    assert "Boil water" in extracted.text
+
+
+def test_markdown_strips_markup_and_keeps_headings_as_text():
+    source = (
+        b"# Setup guide\n\nInstall **the** tool with `pip install x` and [read the docs](http://x.y).\n\n"
+        b"## Limits\n\n- Files up to 10 MB.\n- Three per hour.\n"
+    )
+    extracted = extract_text(source, filename="guide.md")
+    assert extracted.kind == "markdown"
+    assert extracted.title == "Setup guide"
+    assert "Install the tool with pip install x and read the docs." in extracted.text
+    assert "**" not in extracted.text and "](" not in extracted.text
+    assert "Limits" in extracted.text
+    assert "Files up to 10 MB." in extracted.text.split("\n\n")
+
+
+def test_html_keeps_readable_text_only():
+    page = b"""<!doctype html><html><head><title>Opening hours</title>
+    <style>p { color: red }</style><script>var secret = 'x';</script></head>
+    <body><nav><a href="/">Home</a> <a href="/about">About</a></nav>
+    <h1>Hours</h1><p>The library opens at <b>9 a.m.</b> on weekdays.</p>
+    <ul><li>Closed on Sundays.</li></ul><footer>Copyright</footer></body></html>"""
+    extracted = extract_text(page, filename="hours.html")
+    assert extracted.kind == "html"
+    assert extracted.title == "Opening hours"
+    assert "The library opens at 9 a.m. on weekdays." in extracted.text
+    assert "Closed on Sundays." in extracted.text
+    for hidden in ("secret", "color", "Home", "About", "Copyright"):
+        assert hidden not in extracted.text
+
+
+def test_html_is_detected_from_content_without_a_name():
+    assert detect_kind(b"<!DOCTYPE html><html><body>x</body></html>") == "html"
+
+
+def test_pdf_text_and_title():
+    data = make_pdf("The reactor was shut down in 1986.", "It never restarted.", title="Report")
+    extracted = extract_text(data, filename="report.pdf")
+    assert extracted.kind == "pdf"
+    assert extracted.title == "Report"
+    assert "shut down in 1986." in extracted.text
+
+
+@pytest.mark.parametrize(
+    ("data", "filename", "message"),
+    [
+        (b"", "a.txt", "empty"),
+        (b"   \n\t ", "a.txt", "empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "image.png", "not a supported file type"),
+        (b"\x00\x01\x02\x03binary\x00stuff" * 20, "a.txt", "binary"),
+        (b"caf\xe9 au lait is hot", "a.txt", "not valid UTF-8"),
+        (b"%PDF-1.4\n1 0 obj <<>> garbage", "broken.pdf", "could not be read"),
+        (b"<html><body><script>only()</script></body></html>", "a.html", "no readable text"),
+    ],
+)
+def test_bad_input_raises_one_clear_error(data, filename, message):
+    with pytest.raises(ExtractionError, match=message):
+        extract_text(data, filename=filename)
+
+
+def test_unsupported_content_type_is_refused():
+    with pytest.raises(ExtractionError, match="not supported"):
+        extract_text(b"PK\x03\x04zipdata", content_type="application/zip")
+
+
+def test_pdf_without_text_layer_is_refused():
+    pdf = FPDF()
+    pdf.add_page()
+    data = bytes(pdf.output())
+    with pytest.raises(ExtractionError, match="no text layer"):
+        extract_text(data, filename="scan.pdf")
+
+
+def test_utf16_with_bom_is_read():
+    data = "Title\nThe answer is 42.".encode("utf-16")
+    assert "The answer is 42." in extract_text(data, filename="a.txt").text
+
+
+def test_pdf_bytes_are_not_mistaken_for_text():
+    data = make_pdf("Some words here.")
+    assert detect_kind(io.BytesIO(data).read()) == "pdf"
