@@ -1,0 +1,262 @@
+"""Segments: immutable compressed-sparse-column postings of a batch of analyzed sentences."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from retrieval.types import Sentence
+
+# A tie between equal scores goes to the sentence with the smaller order key. The store's
+# sentences use (document id, position), packed so one integer compares like the pair.
+_POSITION_BITS = 32
+
+
+def order_key(document_id: int, position: int) -> int:
+    """The tie-breaking key of a stored sentence: document order, then position."""
+    return (document_id << _POSITION_BITS) | position
+
+
+@dataclass(frozen=True, eq=False)
+class Postings:
+    """Term -> the rows that hold it, with term frequencies, in CSC layout.
+
+    `vocabulary` maps each term to its local id, `indptr[t]:indptr[t + 1]` slices `rows`
+    (ascending), `tf` (its count in the row) and `rank` (the order in which the term first
+    appears within its row: rank-bm25's average IDF sums terms in order of first appearance,
+    and that order decides the last bit of the sum).
+    """
+
+    vocabulary: dict[str, int]
+    indptr: np.ndarray
+    rows: np.ndarray
+    tf: np.ndarray
+    rank: np.ndarray
+    lengths: np.ndarray
+
+    @classmethod
+    def build(cls, terms: Sequence[Sequence[str]]) -> Postings:
+        """Postings of analyzed sentences, one row per sentence, in the given order."""
+        vocabulary: dict[str, int] = {}
+        lengths = np.fromiter((len(each) for each in terms), dtype=np.int64, count=len(terms))
+        total = int(lengths.sum())
+        setdefault = vocabulary.setdefault
+        # len(vocabulary) is read before setdefault runs, so a new term gets the next id.
+        ids = np.fromiter(
+            (setdefault(term, len(vocabulary)) for each in terms for term in each),
+            dtype=np.int64,
+            count=total,
+        )
+        size = max(len(vocabulary), 1)
+        row_of_token = np.repeat(np.arange(len(terms), dtype=np.int64), lengths)
+        keys, first, tf = np.unique(
+            row_of_token * size + ids, return_index=True, return_counts=True
+        )
+        rows = keys // size
+        term = keys % size
+        # Within a row, rank the distinct terms by where each first appears.
+        by_first = np.argsort(first, kind="stable")
+        rank = np.empty(len(keys), dtype=np.int64)
+        if len(keys):
+            starts = np.searchsorted(rows[by_first], rows[by_first], side="left")
+            rank[by_first] = np.arange(len(keys)) - starts
+        return cls._from_entries(vocabulary, term, rows, tf, rank, lengths)
+
+    @classmethod
+    def _from_entries(
+        cls,
+        vocabulary: dict[str, int],
+        term: np.ndarray,
+        rows: np.ndarray,
+        tf: np.ndarray,
+        rank: np.ndarray,
+        lengths: np.ndarray,
+    ) -> Postings:
+        """CSC postings from (term, row, tf, rank) entries sorted by row."""
+        by_term = np.argsort(term, kind="stable")
+        counts = np.bincount(term, minlength=len(vocabulary))
+        indptr = np.zeros(len(vocabulary) + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        return cls(
+            vocabulary,
+            indptr,
+            rows[by_term].astype(np.int32),
+            _compact(tf[by_term]),
+            _compact(rank[by_term]),
+            lengths.astype(np.int32),
+        )
+
+    @cached_property
+    def terms(self) -> list[str]:
+        """Terms by local id."""
+        return list(self.vocabulary)
+
+    @cached_property
+    def df(self) -> np.ndarray:
+        """Document frequency of each local term."""
+        return np.diff(self.indptr)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the arrays (the vocabulary dict not included)."""
+        return sum(a.nbytes for a in (self.indptr, self.rows, self.tf, self.rank, self.lengths))
+
+
+def _compact(values: np.ndarray) -> np.ndarray:
+    """The smallest unsigned dtype that holds the values (term counts are small)."""
+    top = int(values.max()) if len(values) else 0
+    for dtype in (np.uint8, np.uint16, np.uint32):
+        if top <= np.iinfo(dtype).max:
+            return values.astype(dtype)
+    return values.astype(np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class Segment:
+    """Sentences of one or more whole documents with their postings; never changed in place.
+
+    Removing a document gives a new segment that shares the postings and marks the
+    document's rows dead, so a removal is instant and any index built before it stays valid.
+    """
+
+    postings: Postings
+    sentences: Sequence[Sentence]
+    order: np.ndarray
+    documents: Mapping[int, tuple[int, int]]
+    dead: np.ndarray | None = None
+    _row_of: dict[int, int] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def build(
+        cls,
+        sentences: Sequence[Sentence],
+        terms: Sequence[Sequence[str]],
+        order: np.ndarray | None = None,
+    ) -> Segment:
+        """A segment of sentences in document order; `order` defaults to store order keys."""
+        if len(sentences) != len(terms):
+            raise ValueError("every sentence needs its terms")
+        if order is None:
+            order = np.fromiter(
+                (order_key(s.document.id, s.position) for s in sentences),
+                dtype=np.int64,
+                count=len(sentences),
+            )
+        documents: dict[int, tuple[int, int]] = {}
+        for row, sentence in enumerate(sentences):
+            start, _ = documents.get(sentence.document.id, (row, row))
+            documents[sentence.document.id] = (start, row + 1)
+        return cls(Postings.build(terms), list(sentences), order, documents)
+
+    def __len__(self) -> int:
+        return len(self.sentences)
+
+    @cached_property
+    def live_count(self) -> int:
+        """How many sentences are not removed."""
+        return len(self) - (int(self.dead.sum()) if self.dead is not None else 0)
+
+    @cached_property
+    def live_length(self) -> int:
+        """The total number of terms in live sentences."""
+        lengths = self.postings.lengths
+        if self.dead is not None:
+            lengths = lengths[~self.dead]
+        return int(lengths.sum(dtype=np.int64))
+
+    @cached_property
+    def live_df(self) -> np.ndarray:
+        """Document frequency of each local term over live sentences."""
+        if self.dead is None:
+            return self.postings.df
+        alive = (~self.dead[self.postings.rows]).astype(np.int64)
+        sums = np.zeros(len(alive) + 1, dtype=np.int64)
+        np.cumsum(alive, out=sums[1:])
+        return sums[self.postings.indptr[1:]] - sums[self.postings.indptr[:-1]]
+
+    @property
+    def dead_count(self) -> int:
+        """How many sentences are marked removed."""
+        return len(self) - self.live_count
+
+    def has_document(self, document_id: int) -> bool:
+        """Whether the document's sentences are here and live."""
+        span = self.documents.get(document_id)
+        return span is not None and (self.dead is None or not self.dead[span[0] : span[1]].all())
+
+    def without(self, document_id: int) -> Segment:
+        """A copy of the segment with the document's sentences marked removed."""
+        span = self.documents.get(document_id)
+        if span is None:
+            return self
+        dead = np.zeros(len(self), dtype=bool) if self.dead is None else self.dead.copy()
+        dead[span[0] : span[1]] = True
+        documents = {key: value for key, value in self.documents.items() if key != document_id}
+        return Segment(self.postings, self.sentences, self.order, documents, dead)
+
+    def row_of(self, sentence: Sentence) -> int | None:
+        """The row of a sentence, or None if it is not here."""
+        if not self._row_of:
+            self._row_of.update((s.id, row) for row, s in enumerate(self.sentences))
+        return self._row_of.get(sentence.id)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the arrays (Python objects not included)."""
+        dead = self.dead.nbytes if self.dead is not None else 0
+        return self.postings.nbytes + self.order.nbytes + dead
+
+    @classmethod
+    def merge(cls, segments: Sequence[Segment]) -> Segment:
+        """One segment holding the live sentences of several, in order-key order."""
+        vocabulary: dict[str, int] = {}
+        parts_term, parts_row, parts_tf, parts_rank = [], [], [], []
+        sentences: list[Sentence] = []
+        orders, lengths = [], []
+        offset = 0
+        for segment in segments:
+            postings = segment.postings
+            live = np.ones(len(segment), dtype=bool) if segment.dead is None else ~segment.dead
+            new_row = np.full(len(segment), -1, dtype=np.int64)
+            new_row[live] = np.arange(offset, offset + int(live.sum()))
+            setdefault = vocabulary.setdefault
+            remap = np.fromiter(
+                (setdefault(term, len(vocabulary)) for term in postings.terms),
+                dtype=np.int64,
+                count=len(postings.terms),
+            )
+            term = np.repeat(remap, postings.df)
+            keep = live[postings.rows]
+            parts_term.append(term[keep])
+            parts_row.append(new_row[postings.rows[keep]])
+            parts_tf.append(postings.tf[keep].astype(np.int64))
+            parts_rank.append(postings.rank[keep].astype(np.int64))
+            sentences.extend(s for s, alive in zip(segment.sentences, live, strict=True) if alive)
+            orders.append(segment.order[live])
+            lengths.append(postings.lengths[live].astype(np.int64))
+            offset += int(live.sum())
+        order = np.concatenate(orders) if orders else np.zeros(0, dtype=np.int64)
+        # Rows go in order-key order, so ties keep following document order after a merge.
+        permutation = np.argsort(order, kind="stable")
+        position = np.empty_like(permutation)
+        position[permutation] = np.arange(len(permutation))
+        term = np.concatenate(parts_term) if parts_term else np.zeros(0, dtype=np.int64)
+        rows = position[np.concatenate(parts_row)] if parts_row else term
+        by_row = np.argsort(rows, kind="stable")
+        postings = Postings._from_entries(
+            vocabulary,
+            term[by_row],
+            rows[by_row],
+            np.concatenate(parts_tf)[by_row] if parts_tf else term,
+            np.concatenate(parts_rank)[by_row] if parts_rank else term,
+            np.concatenate(lengths)[permutation] if lengths else term,
+        )
+        ordered = [sentences[i] for i in permutation]
+        documents: dict[int, tuple[int, int]] = {}
+        for row, sentence in enumerate(ordered):
+            start, _ = documents.get(sentence.document.id, (row, row))
+            documents[sentence.document.id] = (start, row + 1)
+        return cls(postings, ordered, order[permutation], documents)
