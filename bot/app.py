@@ -1,0 +1,218 @@
+"""The Discord bot: the Bot class, its one error handler, its extensions, and how it starts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import aiohttp
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from bot.config import DiscordSettings, Settings
+from bot.cooldown import Cooldown
+from bot.errors import VerbatimError
+from bot.fetch import Fetcher
+from bot.library import Library
+from bot.render import NO_MENTIONS
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS: tuple[str, ...] = ("bot.cogs.ask", "bot.cogs.docs", "bot.cogs.review")
+GENERIC_ERROR = "Something went wrong on our side; it has been logged."
+COOLDOWN_MESSAGE = "You are asking quickly; try again in {seconds:.0f} s."
+
+
+class CoolingDown(app_commands.CheckFailure):
+    """The user asked too often; the message is safe to show."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(COOLDOWN_MESSAGE.format(seconds=max(retry_after, 1)))
+        self.retry_after = retry_after
+
+
+def user_message(error: BaseException) -> str | None:
+    """The safe text for an error a user caused, or None for an unexpected one."""
+    if isinstance(error, app_commands.CommandInvokeError):
+        error = error.original
+    if isinstance(error, VerbatimError):
+        return error.message
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "This command only works in a server."
+    if isinstance(error, app_commands.CheckFailure) and error.args:
+        return str(error.args[0])
+    if isinstance(error, app_commands.CheckFailure):
+        return "You cannot use this command here."
+    if isinstance(error, app_commands.TransformerError):
+        return "One of the options is not valid; check it and try again."
+    return None
+
+
+class VerbatimTree(app_commands.CommandTree["Verbatim"]):
+    """The command tree whose `on_error` is the single place app-command errors are handled."""
+
+    async def on_error(
+        self, interaction: discord.Interaction[Verbatim], error: app_commands.AppCommandError
+    ) -> None:
+        """Answer user errors with their safe text; log anything else and answer generically."""
+        text = user_message(error)
+        if text is None:
+            command = interaction.command.qualified_name if interaction.command else "?"
+            original = getattr(error, "original", error)
+            log.error("command /%s failed", command, exc_info=original)
+            text = GENERIC_ERROR
+        await send_ephemeral(interaction, text)
+
+
+async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:
+    """Tell only the user something, whether or not the interaction was answered already."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        else:
+            await interaction.response.send_message(
+                text, ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+    except discord.HTTPException:
+        log.warning("could not tell the user about an error", exc_info=True)
+
+
+def intents_for(settings: DiscordSettings) -> discord.Intents:
+    """The gateway intents: message content only when question channels need it."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_messages = True
+    intents.dm_messages = True
+    # Mentions of the bot and DMs carry their text without the privileged intent; a question
+    # channel, where people ask without mentioning the bot, does not.
+    intents.message_content = settings.message_content_intent or bool(settings.question_channels)
+    return intents
+
+
+class Verbatim(commands.Bot):
+    """The bot: holds the resources opened in `main` and loads the cogs in `setup_hook`."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: Store,
+        library: Library,
+        fetcher: Fetcher,
+        extensions: Sequence[str] = EXTENSIONS,
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents_for(settings.discord),
+            tree_cls=VerbatimTree,
+            allowed_mentions=NO_MENTIONS,
+            help_command=None,
+        )
+        self.settings = settings
+        self.store = store
+        self.library = library
+        self.fetcher = fetcher
+        self.cooldown = Cooldown(
+            settings.discord.cooldown_questions, settings.discord.cooldown_seconds
+        )
+        self.extensions_to_load = tuple(extensions)
+
+    async def setup_hook(self) -> None:
+        """Load every extension (logging each failure) and sync to development guilds."""
+        for extension in self.extensions_to_load:
+            try:
+                await self.load_extension(extension)
+            except Exception:
+                log.exception("failed to load extension %s", extension)
+        for guild_id in self.settings.discord.dev_guilds:
+            guild = discord.Object(guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to development guild %d", len(synced), guild_id)
+        if self.settings.discord.question_channels and not self.intents.message_content:
+            log.warning("question channels are configured but the message content intent is off")
+
+    async def on_message(self, message: discord.Message, /) -> None:
+        """Verbatim has no prefix commands; questions in messages are handled by the ask cog."""
+
+    async def on_ready(self) -> None:
+        """Log who we are; start-up work belongs in `setup_hook` (this can fire many times)."""
+        if self.user is not None:
+            log.info(
+                "connected as %s (%d) to %d servers", self.user, self.user.id, len(self.guilds)
+            )
+
+
+def create_bot(settings: Settings, store: Store, library: Library, fetcher: Fetcher) -> Verbatim:
+    """Build the bot over opened resources; tests and `verbatim run` build it the same way."""
+    return Verbatim(settings=settings, store=store, library=library, fetcher=fetcher)
+
+
+def use_endpoints(settings: DiscordSettings) -> None:
+    """Point discord.py at another Discord-compatible server when the settings say so.
+
+    discord.py builds every REST URL from `Route.BASE` and opens the gateway at
+    `DiscordWebSocket.DEFAULT_GATEWAY` (also where it goes back to after an invalidated
+    session); both are class attributes, so this changes them for the whole process.
+    """
+    if settings.api_base:
+        discord.http.Route.BASE = settings.api_base.rstrip("/")
+    if settings.gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
+
+
+def _start_error(error: BaseException, settings: DiscordSettings) -> VerbatimError:
+    where = settings.api_base or "discord.com"
+    if isinstance(error, discord.LoginFailure):
+        return VerbatimError(f"Discord rejected the token in DISCORD_TOKEN ({where}).")
+    if isinstance(error, discord.PrivilegedIntentsRequired):
+        return VerbatimError(
+            "Discord refused the message content intent: enable it for the bot in the developer "
+            "portal, or remove discord.question_channels and discord.message_content_intent."
+        )
+    if isinstance(error, discord.HTTPException):
+        return VerbatimError(f"Discord answered {error.status} at login ({where}): {error.text}")
+    return VerbatimError(f"Cannot reach Discord at {where}: {error}")
+
+
+async def run_bot(settings: Settings, token: str) -> None:
+    """Open every resource once, in one chain, then run the bot until it is stopped."""
+    from bot.cli import open_library
+
+    use_endpoints(settings.discord)
+    async with (
+        open_library(settings) as library,
+        Fetcher.open(settings.documents) as fetcher,
+        create_bot(settings, library.store, library, fetcher) as verbatim,
+    ):
+        try:
+            await verbatim.start(token)
+        except (discord.LoginFailure, discord.PrivilegedIntentsRequired) as error:
+            raise _start_error(error, settings.discord) from None
+        except (discord.HTTPException, aiohttp.ClientError, OSError) as error:
+            log.debug("start-up failed", exc_info=True)
+            raise _start_error(error, settings.discord) from None
+
+
+async def sync_commands(settings: Settings, token: str, guild_id: int | None) -> int:
+    """Log in without connecting to the gateway and sync the slash commands; returns how many."""
+    from bot.cli import open_library
+
+    use_endpoints(settings.discord)
+    async with (
+        open_library(settings) as library,
+        Fetcher.open(settings.documents) as fetcher,
+        create_bot(settings, library.store, library, fetcher) as verbatim,
+    ):
+        try:
+            await verbatim.login(token)
+        except (discord.LoginFailure, discord.HTTPException, aiohttp.ClientError, OSError) as error:
+            raise _start_error(error, settings.discord) from None
+        if guild_id is None:
+            return len(await verbatim.tree.sync())
+        guild = discord.Object(guild_id)
+        verbatim.tree.copy_global_to(guild=guild)
+        return len(await verbatim.tree.sync(guild=guild))

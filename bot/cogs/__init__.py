@@ -1,0 +1,1 @@
+"""Discord cogs, one per module; each ends in `async def setup(bot)`."""
