@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import sys
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import nltk
 
 from bot.config import RetrievalSettings
 from bot.errors import DocumentRejectedError, DuplicateDocumentError, InvalidQuestionError
@@ -25,11 +29,17 @@ from retrieval import (
     split_sentences,
 )
 from retrieval.extract import SUPPORTED_SUFFIXES
+from retrieval.postings import Segment
 
 log = logging.getLogger(__name__)
 
 MAX_TITLE_CHARS = 200
 _SEEDED_KEY = "seeded"
+_TERMS_ANALYZER_KEY = "terms_analyzer"
+# Indexes up to this size are precomputed before the question that built them is answered.
+_PREPARE_INLINE_ROWS = 50_000
+# More segments than this in a scope (or a quarter of its rows removed) starts a merge.
+_MAX_SEGMENTS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +63,15 @@ class PreparedDocument:
 
 @dataclass(slots=True)
 class _ScopeDocuments:
-    """The analyzed sentences of one scope's documents, by document id."""
+    """One scope's documents as index segments; each document lives in exactly one segment.
 
-    documents: dict[int, list[tuple[Sentence, list[str]]]]
+    An add appends a small segment and a removal marks rows dead in a copy of its segment, so
+    both take effect at once; a background merge keeps the number of segments small.
+    """
+
+    segments: list[Segment] = field(default_factory=list)
     generation: int = 0
+    merging: bool = False
 
 
 class Library:
@@ -75,7 +90,7 @@ class Library:
         self.analyzer = analyzer or Analyzer()
         self._scopes: dict[int, _ScopeDocuments] = {}
         self._indexes: dict[int, tuple[int, int, SentenceIndex]] = {}
-        self._build_locks: dict[int, asyncio.Lock] = {}
+        self._background: set[asyncio.Task[None]] = set()
 
     # -- start-up ---------------------------------------------------------------------------
 
@@ -83,9 +98,16 @@ class Library:
         """Read every scope's sentences from the store and build their indexes."""
         started = time.perf_counter()
         total = 0
+        fingerprint = analyzer_fingerprint(self.analyzer)
+        if await self.store.get_meta(_TERMS_ANALYZER_KEY) != fingerprint:
+            await self.store.clear_sentence_terms()
+            await self.store.set_meta(_TERMS_ANALYZER_KEY, fingerprint)
         for scope in await self.store.scopes():
-            rows = await self.store.scope_sentences(scope)
-            self._scopes[scope] = await asyncio.to_thread(self._analyze_rows, rows)
+            rows = await self.store.scope_sentences_with_terms(scope)
+            segment, analyzed = await asyncio.to_thread(self._analyze_rows, rows)
+            if analyzed:
+                await self.store.save_sentence_terms(analyzed)
+            self._scopes[scope] = _ScopeDocuments([segment])
             total += len(rows)
         for scope in self._scopes:
             await self.index(scope)
@@ -168,45 +190,79 @@ class Library:
         return question
 
     async def index(self, scope: int) -> SentenceIndex:
-        """The index over this scope's and the global documents, rebuilt if either changed."""
-        while True:
-            key = (self._generation(GLOBAL_SCOPE), self._generation(scope))
-            cached = self._indexes.get(scope)
-            if cached is not None and cached[:2] == key:
-                return cached[2]
-            lock = self._build_locks.setdefault(scope, asyncio.Lock())
-            async with lock:
-                cached = self._indexes.get(scope)
-                if cached is not None and cached[:2] == key:
-                    return cached[2]
-                entries = self._entries(scope)
-                index = await asyncio.to_thread(self._build, entries)
-                # A change landed while building: build again from the new documents.
-                if key == (self._generation(GLOBAL_SCOPE), self._generation(scope)):
-                    self._indexes[scope] = (*key, index)
-                    return index
+        """The index over this scope's and the global documents, current as of this call.
+
+        Building it only gathers segments (no await in between, so it is consistent). Its
+        per-posting contributions are precomputed in a thread: at once for small indexes, in
+        the background for large ones, which meanwhile score exactly from term frequencies.
+        """
+        key = (self._generation(GLOBAL_SCOPE), self._generation(scope))
+        cached = self._indexes.get(scope)
+        if cached is not None and cached[:2] == key:
+            return cached[2]
+        index = SentenceIndex.from_segments(
+            self._segments_of(scope), k1=self.settings.k1, b=self.settings.b
+        )
+        self._indexes[scope] = (*key, index)
+        if len(index) <= _PREPARE_INLINE_ROWS:
+            await asyncio.to_thread(index.prepare)
+        else:
+            self._in_background(asyncio.to_thread(index.prepare))
+        return index
+
+    async def settle(self) -> None:
+        """Wait for background index work (precomputing, merging) to finish."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background index work failed", exc_info=task.exception())
 
     def _generation(self, scope: int) -> int:
         documents = self._scopes.get(scope)
         return documents.generation if documents else 0
 
-    def _entries(self, scope: int) -> list[tuple[Sentence, list[str]]]:
+    def _segments_of(self, scope: int) -> list[Segment]:
         scopes = [GLOBAL_SCOPE] if scope == GLOBAL_SCOPE else [GLOBAL_SCOPE, scope]
-        documents: list[tuple[int, list[tuple[Sentence, list[str]]]]] = []
-        for each in scopes:
-            if each in self._scopes:
-                documents.extend(self._scopes[each].documents.items())
-        # Document order (ids grow as documents are added) breaks ties between equal scores.
-        documents.sort(key=lambda item: item[0])
-        return [entry for _, entries in documents for entry in entries]
+        return [
+            segment
+            for each in scopes
+            if each in self._scopes
+            for segment in self._scopes[each].segments
+        ]
 
-    def _build(self, entries: list[tuple[Sentence, list[str]]]) -> SentenceIndex:
-        return SentenceIndex(
-            [sentence for sentence, _ in entries],
-            [terms for _, terms in entries],
-            k1=self.settings.k1,
-            b=self.settings.b,
-        )
+    def _changed(self, scope: int) -> None:
+        """Count a change to the scope, and merge its segments in the background if needed."""
+        documents = self._scopes[scope]
+        documents.generation += 1
+        rows = sum(len(segment) for segment in documents.segments)
+        dead = sum(segment.dead_count for segment in documents.segments)
+        crowded = len(documents.segments) > _MAX_SEGMENTS or dead * 4 > rows
+        if crowded and not documents.merging:
+            documents.merging = True
+            self._in_background(self._merge(scope))
+
+    async def _merge(self, scope: int) -> None:
+        documents = self._scopes[scope]
+        try:
+            for _ in range(3):
+                segments = list(documents.segments)
+                merged = await asyncio.to_thread(Segment.merge, segments)
+                current = documents.segments
+                # Only additions may have landed meanwhile: they follow the merged ones.
+                if all(a is b for a, b in zip(current, segments, strict=False)):
+                    documents.segments = [merged, *current[len(segments) :]]
+                    documents.generation += 1
+                    return
+        finally:
+            documents.merging = False
 
     # -- documents --------------------------------------------------------------------------
 
@@ -302,28 +358,59 @@ class Library:
         document = await self.store.remove_document(scope, document_id)
         documents = self._scopes.get(scope)
         if documents is not None:
-            documents.documents.pop(document_id, None)
-            documents.generation += 1
+            documents.segments = [s.without(document_id) for s in documents.segments]
+            self._changed(scope)
         return document
 
     async def _index_document(self, document: StoredDocument) -> None:
         rows = await self.store.document_sentences(document.id)
-        analyzed = await asyncio.to_thread(self._analyze_rows, rows)
-        documents = self._scopes.setdefault(document.scope, _ScopeDocuments({}))
-        documents.documents[document.id] = analyzed.documents.get(document.id, [])
-        documents.generation += 1
+        segment, analyzed = await asyncio.to_thread(
+            self._analyze_rows, [(row, None) for row in rows]
+        )
+        await self.store.save_sentence_terms(analyzed)
+        documents = self._scopes.setdefault(document.scope, _ScopeDocuments())
+        # A replaced document keeps its id: its old sentences go, the new ones come.
+        kept = [s.without(document.id) for s in documents.segments]
+        documents.segments = [s for s in kept if s.live_count or s.documents] + [segment]
+        self._changed(document.scope)
 
-    def _analyze_rows(self, rows: Iterable[StoredSentence]) -> _ScopeDocuments:
-        documents: dict[int, list[tuple[Sentence, list[str]]]] = {}
+    def _analyze_rows(
+        self, rows: Sequence[tuple[StoredSentence, str | None]]
+    ) -> tuple[Segment, list[tuple[int, str]]]:
+        """A segment of stored sentences, and the analyses that were not cached yet."""
+        sentences: list[Sentence] = []
+        terms: list[list[str]] = []
+        analyzed: list[tuple[int, str]] = []
         refs: dict[int, DocumentRef] = {}
         analyze = self.analyzer.analyze
-        for row in rows:
+        for row, cached in rows:
             ref = refs.get(row.document_id)
             if ref is None:
                 ref = refs[row.document_id] = DocumentRef(row.document_id, row.title, row.source)
-            sentence = Sentence(row.id, ref, row.position, row.text)
-            documents.setdefault(row.document_id, []).append((sentence, analyze(row.text)))
-        return _ScopeDocuments(documents)
+            sentences.append(Sentence(row.id, ref, row.position, row.text))
+            if cached is not None:
+                terms.append(cached.split(" ") if cached else [])
+                continue
+            found = analyze(row.text)
+            terms.append(found)
+            joined = " ".join(found)
+            # Only cache what splits back exactly (an analyzer could emit terms with spaces).
+            if joined.split(" ") == found or not found:
+                analyzed.append((row.id, joined))
+        return Segment.build(sentences, terms), analyzed
+
+
+def analyzer_fingerprint(analyzer: Analyzer) -> str:
+    """Changes whenever the analyzer's code, stopwords or NLTK change: cached terms expire."""
+    digest = hashlib.sha256()
+    module = sys.modules[type(analyzer).__module__]
+    source = getattr(module, "__file__", None)
+    if source:
+        digest.update(Path(source).read_bytes())
+    digest.update(type(analyzer).__qualname__.encode())
+    digest.update(repr(sorted(getattr(analyzer, "_stopwords", ()))).encode())
+    digest.update(nltk.__version__.encode())
+    return digest.hexdigest()
 
 
 def supported_files(folder: Path) -> list[Path]:

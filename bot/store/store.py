@@ -332,6 +332,37 @@ class Store:
         """Every sentence of a scope, in document order then position."""
         return await self._sentences("d.scope = ?", (scope,))
 
+    async def scope_sentences_with_terms(
+        self, scope: int
+    ) -> list[tuple[StoredSentence, str | None]]:
+        """Every sentence of a scope in order, with its cached analyzed terms (None if absent)."""
+        async with self._reader.execute(
+            """
+            SELECT s.id, d.id, d.title, d.source, s.position, s.text, t.terms
+            FROM sentences s JOIN documents d ON d.id = s.document_id
+            LEFT JOIN sentence_terms t ON t.sentence_id = s.id
+            WHERE d.scope = ? ORDER BY d.id, s.position
+            """,
+            (scope,),
+        ) as cur:
+            return [(StoredSentence(*row[:6]), row[6]) for row in await cur.fetchall()]
+
+    async def save_sentence_terms(self, terms: Sequence[tuple[int, str]]) -> None:
+        """Cache analyzed terms (sentence id, space-joined terms); sentences gone are skipped."""
+        async with self._transaction() as db:
+            await db.executemany(
+                """
+                INSERT OR REPLACE INTO sentence_terms (sentence_id, terms)
+                SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM sentences WHERE id = ?1)
+                """,
+                terms,
+            )
+
+    async def clear_sentence_terms(self) -> None:
+        """Forget every cached analysis (the analyzer changed)."""
+        async with self._transaction() as db:
+            await db.execute("DELETE FROM sentence_terms")
+
     async def _sentences(self, where: str, params: tuple[int, ...]) -> list[StoredSentence]:
         async with self._reader.execute(
             f"""
