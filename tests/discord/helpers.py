@@ -1,0 +1,62 @@
+"""Small helpers shared by the Discord tests."""
+
+from __future__ import annotations
+
+import re
+
+import simcord
+
+from bot.render import MESSAGE_LIMIT
+
+WIDGETS = (
+    "Widget maintenance happens every Tuesday at noon in the east hall. "
+    "Spare widgets are kept in the blue cabinet next to the loading dock. "
+    "The widget committee meets on the first Friday of each month.\n"
+)
+WIDGET_QUESTION = "where are spare widgets kept?"
+
+
+_MESSAGE_PATH = re.compile(r"/(messages|callback)(/|$|\?)|/webhooks/\d+/[^/]+(/messages/[^/]+)?$")
+
+
+def message_requests(env: simcord.Env) -> list[simcord.HttpLogEntry]:
+    """Every REST call the bot made that creates or edits a message."""
+    return [
+        entry
+        for entry in env.http_requests
+        if entry.method in ("POST", "PATCH")
+        and _MESSAGE_PATH.search(entry.path)
+        and isinstance(entry.json, dict)
+    ]
+
+
+def assert_never_pings(env: simcord.Env) -> None:
+    """Every message the bot sent allowed no mentions at all (users, roles, everyone)."""
+    requests = message_requests(env)
+    assert requests, "the bot sent no messages"
+    for entry in requests:
+        payload = entry.json.get("data", entry.json)
+        if "content" not in payload:
+            continue
+        allowed = payload.get("allowed_mentions")
+        assert allowed is not None, f"{entry.method} {entry.path} sent no allowed_mentions"
+        assert allowed.get("parse") == [], allowed
+        assert not allowed.get("users") and not allowed.get("roles"), allowed
+        assert not allowed.get("replied_user"), allowed
+        assert len(payload["content"]) <= MESSAGE_LIMIT
+
+
+def callback_types(env: simcord.Env) -> list[int]:
+    """The interaction response types the bot sent, in order (5 is "deferred, thinking")."""
+    return [
+        entry.json["type"]
+        for entry in env.http_requests
+        if entry.path.endswith("/callback") and isinstance(entry.json, dict)
+    ]
+
+
+def sentence_number(content: str) -> int:
+    """The sentence number of the first citation in a reply."""
+    match = re.search(r"sentence (\d+)", content)
+    assert match, content
+    return int(match.group(1))
