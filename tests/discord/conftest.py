@@ -48,6 +48,7 @@ class World:
         self.settings = settings
         self.env: simcord.Env
         self._acknowledged = 0
+        self.commands: dict[str, discord.app_commands.AppCommand] = {}
         self._stacks: list[AsyncExitStack] = []
         self._servers = 0
 
@@ -65,18 +66,30 @@ class World:
     async def start(self) -> None:
         self.env = simcord.Env(await self.build_bot(self.settings))
         await self.env.start()
-        # Commands are synced deliberately, as `verbatim sync` does.
-        await self.bot.tree.sync()
+        await self.sync()
 
-    async def restart(self, **discord_changes) -> None:
-        """Stop the bot and start a new one (new Store, Library, Fetcher) on the same file."""
-        if discord_changes:
-            self.settings = dataclasses.replace(
-                self.settings,
-                discord=dataclasses.replace(self.settings.discord, **discord_changes),
-            )
+    async def sync(self) -> None:
+        """Sync the commands deliberately, as `verbatim sync` does, and keep their ids."""
+        self.commands = {command.name: command for command in await self.bot.tree.sync()}
+
+    async def restart(self, *, documents: dict | None = None, **discord_changes) -> None:
+        """Stop the bot and start a new one (new Store, Library, Fetcher) on the same file,
+        optionally with changed [discord] or [documents] settings."""
+        self.settings = dataclasses.replace(
+            self.settings,
+            discord=dataclasses.replace(self.settings.discord, **discord_changes),
+            documents=dataclasses.replace(self.settings.documents, **(documents or {})),
+        )
         await self.env.restart_bot(await self.build_bot(self.settings))
-        await self.bot.tree.sync()
+        await self.sync()
+
+    def open_to_everyone(self, server: Server, *names: str) -> None:
+        """What a server admin can do: let everyone use commands despite their default
+        permissions. Only the bot's own check then stands between members and them."""
+        for name in names:
+            server.guild.set_command_permissions(
+                self.commands[name].id, {server.guild.default_role: True}
+            )
 
     async def close(self) -> None:
         try:
