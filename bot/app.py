@@ -92,6 +92,11 @@ def intents_for(settings: DiscordSettings) -> discord.Intents:
     return intents
 
 
+# Verbatim never joins voice: discord.py's warnings about missing voice libraries are noise.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
+
+
 class Verbatim(commands.Bot):
     """The bot: holds the resources opened in `main` and loads the cogs in `setup_hook`."""
 

@@ -324,6 +324,65 @@ async def log_command(
             )
 
 
+# -- the Discord bot (discord.py is imported only inside these commands) ---------------------
+
+_BOT_CONFIG = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML config file (instead of the global --config).",
+)
+
+
+def _bot_settings(ctx: click.Context, config_path: Path | None) -> Settings:
+    settings: Settings = ctx.obj.settings
+    if config_path is None:
+        return settings
+    database = ctx.parent.params.get("database") if ctx.parent else None
+    settings = load_settings(config_path)
+    if database is not None:
+        settings = replace(settings, storage=replace(settings.storage, database=database))
+    return settings
+
+
+def _discord_token() -> str:
+    token = os.environ.get("DISCORD_TOKEN", "").strip()
+    if not token:
+        raise VerbatimError(
+            "DISCORD_TOKEN is not set: put the bot's token in the environment "
+            "(it is never read from the config file)."
+        )
+    return token
+
+
+@cli.command("run")
+@_BOT_CONFIG
+@click.pass_context
+def run_command(ctx: click.Context, config_path: Path | None) -> None:
+    """Start the Discord bot (token from DISCORD_TOKEN; Ctrl-C stops it)."""
+    from bot.app import run_bot
+
+    settings = _bot_settings(ctx, config_path)
+    token = _discord_token()
+    root = logging.getLogger()
+    root.setLevel(min(root.level, logging.INFO))
+    asyncio.run(run_bot(settings, token))
+
+
+@cli.command("sync")
+@click.option("--guild", type=int, help="Sync to this server only (instant, for development).")
+@_BOT_CONFIG
+@click.pass_context
+def sync_command(ctx: click.Context, guild: int | None, config_path: Path | None) -> None:
+    """Register the bot's slash commands with Discord, globally or in one server."""
+    from bot.app import sync_commands
+
+    settings = _bot_settings(ctx, config_path)
+    count = asyncio.run(sync_commands(settings, _discord_token(), guild))
+    where = f"to server {guild}" if guild is not None else "globally"
+    click.echo(f"synced {count} commands {where}")
+
+
 CSV_COLUMNS = (
     "id",
     "asked_at",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,9 +13,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 @dataclass
 class Route:
-    """What one path answers: status, headers, body, and an optional delay before answering."""
+    """What one path answers: status, headers, body, and an optional delay before answering.
 
-    body: bytes = b""
+    `body` may be a function of the request body, for routes that echo what they are sent.
+    """
+
+    body: bytes | Callable[[bytes], bytes] = b""
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
@@ -23,7 +26,8 @@ class Route:
 
 @dataclass
 class LocalServer:
-    """The running server: add routes to `routes`; `url(path)` is the full URL of a path."""
+    """The running server: add routes to `routes` (keyed by path, or "METHOD path");
+    `url(path)` is the full URL of a path."""
 
     port: int
     routes: dict[str, Route]
@@ -41,16 +45,23 @@ def local_server() -> Iterator[LocalServer]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             hits.append(self.path)
-            route = routes.get(self.path, Route(b"not here", 404))
+            length = int(self.headers.get("Content-Length") or 0)
+            sent = self.rfile.read(length) if length else b""
+            route = routes.get(f"{self.command} {self.path}") or routes.get(
+                self.path, Route(b"not here", 404)
+            )
+            body = route.body(sent) if callable(route.body) else route.body
             if route.delay:
                 time.sleep(route.delay)
             self.send_response(route.status)
             for name, value in route.headers.items():
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(route.body)))
+            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             with contextlib.suppress(OSError):  # the client gave up (a timeout test)
-                self.wfile.write(route.body)
+                self.wfile.write(body)
+
+        do_POST = do_PUT = do_GET
 
         def log_message(self, format: str, *args: object) -> None:
             pass
