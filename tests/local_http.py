@@ -22,6 +22,7 @@ class Route:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    send_length: bool = True  # False: no Content-Length, the body ends when the server closes
 
 
 @dataclass
@@ -56,7 +57,8 @@ def local_server() -> Iterator[LocalServer]:
             self.send_response(route.status)
             for name, value in route.headers.items():
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
+            if route.send_length:
+                self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             with contextlib.suppress(OSError):  # the client gave up (a timeout test)
                 self.wfile.write(body)
