@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,6 +29,28 @@ DEFAULT_B = 0.75
 DEFAULT_EPSILON = 0.25
 # Below this many rows a fresh zeroed accumulator per query is cheaper than a cached one.
 _SCRATCH_ROWS = 1 << 16
+# Queries touching fewer postings than this score them all; longer ones try early stopping.
+_EXHAUSTIVE_MAX = 4096
+# Posting lists longer than this get a by-contribution order; the first read takes this many.
+_IMPACT_MIN = 256
+_FIRST_DEPTH = 64
+
+
+class _List(NamedTuple):
+    """One query term's postings in one segment."""
+
+    position: int
+    segment: int
+    rows: np.ndarray
+    values: np.ndarray
+    impact: np.ndarray | None
+
+
+class _Prepared(NamedTuple):
+    """Per segment: every posting's contribution, and long lists' order by contribution."""
+
+    contributions: list[np.ndarray]
+    impact: list[dict[int, np.ndarray]]
 
 
 class SentenceIndex:
@@ -83,7 +106,7 @@ class SentenceIndex:
         self.avgdl = total_length / self.corpus_size if self.corpus_size else 0.0
         self._empty = self.corpus_size == 0 or total_length == 0
         self._average_idf: float | None = None
-        self._contributions: list[np.ndarray] | None = None
+        self._prepared: _Prepared | None = None
         self._scratch = threading.local()
         self._sentences: list[Sentence] | None = None
 
@@ -115,7 +138,7 @@ class SentenceIndex:
     @property
     def prepared(self) -> bool:
         """Whether per-posting contributions are precomputed (the fast path)."""
-        return self._contributions is not None
+        return self._prepared is not None
 
     def idf(self, term: str) -> float:
         """The IDF BM25 gives a term; an unseen term gets the IDF of document frequency 0."""
@@ -144,30 +167,44 @@ class SentenceIndex:
         """The k best sentences with positive scores; ties go to the earlier sentence."""
         if self._empty or not query or k <= 0:
             return []
-        contributions = self._contributions
-        chunks: list[tuple[int, np.ndarray, np.ndarray]] = []
-        for term in query:
-            idf: float | None = None
-            for number, segment in enumerate(self._segments):
-                local = segment.postings.vocabulary.get(term)
+        prepared = self._prepared
+        lists: list[_List] = []
+        total = 0
+        for number, segment in enumerate(self._segments):
+            postings = segment.postings
+            vocabulary = postings.vocabulary
+            indptr = segment.indptr_list
+            for position, term in enumerate(query):
+                local = vocabulary.get(term)
                 if local is None:
                     continue
-                postings = segment.postings
-                start, end = int(postings.indptr[local]), int(postings.indptr[local + 1])
+                start, end = indptr[local], indptr[local + 1]
                 rows = postings.rows[start:end]
-                if contributions is not None:
-                    values = contributions[number][start:end]
+                impact = None
+                if prepared is not None:
+                    values = prepared.contributions[number][start:end]
+                    impact = prepared.impact[number].get(local)
                 else:
-                    if idf is None:
-                        idf = self._idf_of_df(self.document_frequency(term))
-                    values = self._contribution(idf, postings.tf[start:end], postings.lengths[rows])
-                    if segment.dead is not None:
-                        alive = ~segment.dead[rows]
-                        rows, values = rows[alive], values[alive]
-                chunks.append((number, rows, values))
-        if not chunks:
+                    values = self._live_values(term, segment, start, end)
+                lists.append(_List(position, number, rows, values, impact))
+                total += end - start
+        if not lists:
             return []
-        return self._top(chunks, k)
+        if total > _EXHAUSTIVE_MAX and prepared is not None:
+            found = self._threshold_top(query, lists, k)
+            if found is not None:
+                return found
+        return self._exhaustive_top(lists, k)
+
+    def _live_values(self, term: str, segment: Segment, start: int, end: int) -> np.ndarray:
+        """Contributions computed now from term frequencies (before `prepare`)."""
+        postings = segment.postings
+        rows = postings.rows[start:end]
+        idf = self._idf_of_df(self.document_frequency(term))
+        values = self._contribution(idf, postings.tf[start:end], postings.lengths[rows])
+        if segment.dead is not None:
+            values[segment.dead[rows]] = 0.0  # removed sentences score nothing
+        return values
 
     def neighbours(self, sentence: Sentence) -> tuple[Sentence | None, Sentence | None]:
         """The sentences just before and after, within the same document."""
@@ -187,17 +224,24 @@ class SentenceIndex:
     @property
     def nbytes(self) -> int:
         """Memory held by this index's arrays, segments included."""
-        own = sum(c.nbytes for c in self._contributions) if self._contributions else 0
+        own = 0
+        if self._prepared is not None:
+            own += sum(c.nbytes for c in self._prepared.contributions)
+            own += sum(a.nbytes for each in self._prepared.impact for a in each.values())
         return own + sum(segment.nbytes for segment in self._segments)
 
     # -- precomputation --------------------------------------------------------------------
 
     def prepare(self) -> None:
-        """Precompute every posting's contribution, so a query only gathers and adds."""
-        if self._contributions is not None or self._empty:
+        """Precompute every posting's contribution, so a query only gathers and adds.
+
+        Long posting lists also get their order by contribution, largest first, so a query
+        can stop reading them once no unread sentence could enter the top k.
+        """
+        if self._prepared is not None or self._empty:
             return
         union_df = self._union_df()
-        contributions = []
+        contributions, impacts = [], []
         for segment, df in zip(self._segments, union_df, strict=True):
             postings = segment.postings
             idf_of_term = self._idf_array(df)
@@ -206,8 +250,14 @@ class SentenceIndex:
             if segment.dead is not None:
                 values[segment.dead[postings.rows]] = 0.0
             contributions.append(values)
-        # One assignment: a query in another thread sees either none or all of them.
-        self._contributions = contributions
+            impact: dict[int, np.ndarray] = {}
+            indptr = postings.indptr
+            for local in np.flatnonzero(postings.df > _IMPACT_MIN).tolist():
+                block = values[indptr[local] : indptr[local + 1]]
+                impact[local] = np.argsort(-block, kind="stable").astype(np.int32)
+            impacts.append(impact)
+        # One assignment: a query in another thread sees either none or all of it.
+        self._prepared = _Prepared(contributions, impacts)
 
     def _union_df(self) -> list[np.ndarray]:
         """Per segment, the document frequency over the whole union of each local term."""
@@ -292,43 +342,100 @@ class SentenceIndex:
 
     # -- top-k -----------------------------------------------------------------------------
 
-    def _top(
-        self, chunks: list[tuple[int, np.ndarray, np.ndarray]], k: int
-    ) -> list[tuple[Sentence, float]]:
+    def _exhaustive_top(self, lists: list[_List], k: int) -> list[tuple[Sentence, float]]:
+        """Score every touched posting (summing in query order), then pick the top k."""
         offsets = self._offsets
-        if len(chunks) == 1:
-            number, rows, scores = chunks[0]
-            at = rows + offsets[number] if offsets[number] else rows
+        if len(lists) == 1:
+            only = lists[0]
+            at = only.rows + offsets[only.segment] if offsets[only.segment] else only.rows
+            scores = only.values
         else:
             # Sum in query order into an accumulator, exactly as rank-bm25 adds term by term.
+            ordered = sorted(lists, key=lambda each: each.position)
             accumulator = self._accumulator()
             placed = []
-            for number, rows, values in chunks:
-                here = rows + offsets[number] if offsets[number] else rows
-                accumulator[here] += values
+            for each in ordered:
+                here = each.rows + offsets[each.segment] if offsets[each.segment] else each.rows
+                accumulator[here] += each.values
                 placed.append(here)
             at = np.concatenate(placed)
             scores = accumulator[at]
             accumulator[at] = 0.0
-        positive = scores > 0
-        if not positive.all():
-            at, scores = at[positive], scores[positive]
-        if len(at) == 0:
-            return []
-        # A row appears at most once per chunk, so the top k * len(chunks) entries hold at
+        # A row appears at most once per list, so the top k * len(lists) entries hold at
         # least k distinct rows: every row in the true top k scores at least that entry.
-        wanted = k * len(chunks)
+        wanted = k * len(lists)
         if len(at) > wanted:
             cut = len(scores) - wanted
             threshold = np.partition(scores, cut)[cut]
-            keep = scores >= threshold
+            keep = np.flatnonzero(scores >= threshold)
             at, scores = at[keep], scores[keep]
-        if len(chunks) > 1:
+        if len(lists) > 1:
             at, first = np.unique(at, return_index=True)
             scores = scores[first]
+        return self._best(at, scores, k)
+
+    def _threshold_top(
+        self, query: Sequence[str], lists: list[_List], k: int
+    ) -> list[tuple[Sentence, float]] | None:
+        """Fagin's threshold algorithm over contribution-ordered lists; None: not worth it.
+
+        Read the best `depth` postings of each list; score those sentences exactly; a sentence
+        read nowhere scores at most the sum of each list's next unread contribution. Once that
+        bound is below the k-th best exact score, the top k is final.
+        """
+        offsets = self._offsets
+        longest = max(len(each.rows) for each in lists)
+        depth = _FIRST_DEPTH
+        while depth * 4 < longest:
+            found = []
+            bound_of = [0.0] * len(query)
+            for each in lists:
+                if each.impact is None or len(each.rows) <= depth:
+                    rows = each.rows
+                else:
+                    rows = each.rows[each.impact[:depth]]
+                    unread = float(each.values[each.impact[depth]])
+                    bound_of[each.position] = max(bound_of[each.position], unread)
+                found.append(rows + offsets[each.segment] if offsets[each.segment] else rows)
+            bound = 0.0
+            for value in bound_of:  # in query order, as the scores are summed
+                bound += value
+            at = np.unique(np.concatenate(found))
+            scores = self._exact_scores(at, lists, len(query))
+            if len(scores) >= k:
+                kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+                if bound < kth:
+                    return self._best(at, scores, k)
+            depth *= 4
+        return None
+
+    def _exact_scores(self, at: np.ndarray, lists: list[_List], terms: int) -> np.ndarray:
+        """Exact scores of sorted global rows: each list looked up by binary search."""
+        scores = np.zeros(len(at), dtype=np.float64)
+        offsets = self._offsets
+        by_segment: dict[int, list[_List]] = {}
+        for each in lists:
+            by_segment.setdefault(each.segment, []).append(each)
+        for number, mine in by_segment.items():
+            low = int(np.searchsorted(at, offsets[number], side="left"))
+            high = int(np.searchsorted(at, offsets[number + 1], side="left"))
+            if low == high:
+                continue
+            rows = at[low:high] - offsets[number]
+            part = np.zeros(high - low, dtype=np.float64)
+            for each in sorted(mine, key=lambda item: item.position):  # query order
+                index = np.searchsorted(each.rows, rows)
+                np.minimum(index, len(each.rows) - 1, out=index)
+                hit = each.rows[index] == rows
+                part += np.where(hit, each.values[index], 0.0)
+            scores[low:high] = part
+        return scores
+
+    def _best(self, at: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[Sentence, float]]:
+        """The top k of distinct rows by score, ties by document order, positive only."""
         keys = self._order_keys(at)
         best = np.lexsort((keys, -scores))[:k]
-        return [(self._sentence_at(int(at[i])), float(scores[i])) for i in best]
+        return [(self._sentence_at(int(at[i])), float(scores[i])) for i in best if scores[i] > 0]
 
     def _order_keys(self, at: np.ndarray) -> np.ndarray:
         if len(self._segments) == 1:

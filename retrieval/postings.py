@@ -177,6 +177,11 @@ class Segment:
         np.cumsum(alive, out=sums[1:])
         return sums[self.postings.indptr[1:]] - sums[self.postings.indptr[:-1]]
 
+    @cached_property
+    def indptr_list(self) -> list[int]:
+        """The postings' indptr as Python ints (cheaper to index per query than numpy)."""
+        return self.postings.indptr.tolist()
+
     @property
     def dead_count(self) -> int:
         """How many sentences are marked removed."""
