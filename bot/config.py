@@ -32,11 +32,18 @@ class RetrievalSettings:
     """How questions are ranked and answered."""
 
     top_k: int = 3
-    k1: float = 1.5
-    b: float = 0.75
-    min_confidence: float = 0.2
+    # k1, b, the re-ranking weights and min_confidence were chosen on SelQA dev and half of
+    # SQuAD dev; see benchmarks/results/quality.md.
+    k1: float = 0.6
+    b: float = 0.5
+    min_confidence: float = 0.3
     context: bool = False
     max_question_chars: int = 2000
+    answer_type_weight: float = 0.4
+    proximity_weight: float = 0.2
+    phrase_weight: float = 0.2
+    neighbour_weight: float = 0.1
+    rerank_candidates: int = 30
 
 
 @dataclass(frozen=True)
@@ -165,6 +172,17 @@ def _validate(settings: Settings) -> None:
         (settings.retrieval.k1 >= 0, "retrieval.k1 must not be negative"),
         (0 <= settings.retrieval.b <= 1, "retrieval.b must be between 0 and 1"),
         (0 <= settings.retrieval.min_confidence <= 1, "retrieval.min_confidence must be 0..1"),
+        (
+            min(
+                settings.retrieval.answer_type_weight,
+                settings.retrieval.proximity_weight,
+                settings.retrieval.phrase_weight,
+                settings.retrieval.neighbour_weight,
+            )
+            >= 0,
+            "retrieval re-ranking weights must not be negative",
+        ),
+        (settings.retrieval.rerank_candidates >= 1, "retrieval.rerank_candidates must be >= 1"),
         (settings.retrieval.max_question_chars >= 1, "retrieval.max_question_chars must be >= 1"),
         (settings.documents.max_bytes >= 1, "documents.max_bytes must be at least 1"),
         (settings.documents.fetch_timeout > 0, "documents.fetch_timeout must be positive"),

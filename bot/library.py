@@ -30,6 +30,7 @@ from retrieval import (
 )
 from retrieval.extract import SUPPORTED_SUFFIXES
 from retrieval.postings import Segment
+from retrieval.rerank import RerankWeights
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,13 @@ class Library:
             top_k=top_k or self.settings.top_k,
             min_confidence=self.settings.min_confidence,
             context=self.settings.context,
+            weights=RerankWeights(
+                answer_type=self.settings.answer_type_weight,
+                proximity=self.settings.proximity_weight,
+                phrase=self.settings.phrase_weight,
+                neighbours=self.settings.neighbour_weight,
+                candidates=self.settings.rerank_candidates,
+            ),
         )
         latency_ms = (time.perf_counter() - started) * 1000
         interaction_id = await self.store.log_interaction(

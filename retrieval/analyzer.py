@@ -54,9 +54,21 @@ _TOKEN = re.compile(
 class Analyzer:
     """Turns text into index terms; the same instance serves documents and questions."""
 
-    def __init__(self, stopwords: frozenset[str] = STOPWORDS, language: str = "english") -> None:
+    def __init__(
+        self,
+        stopwords: frozenset[str] = STOPWORDS,
+        language: str = "english",
+        *,
+        stem: bool = True,
+        numbers: bool = True,
+        normalize: bool = True,
+    ) -> None:
+        """Options exist so the quality benchmark can measure each idea; defaults ship."""
         self._stopwords = stopwords
         self._stemmer = SnowballStemmer(language)
+        self._stem = stem
+        self._numbers = numbers
+        self._normalize = normalize
         # Stemming is the hot loop; a dict lookup is far cheaper than Snowball.
         self._terms: dict[str, str | None] = {}
 
@@ -73,14 +85,17 @@ class Analyzer:
         """Each term with its character span in the text as given (for highlighting)."""
         # NFKC can change lengths; spans are only exact when it does not, so fall back to a
         # token-by-token pass over the original text in that case.
-        normalized = self.normalize(text)
+        normalized = self.normalize(text) if self._normalize else text.lower()
         aligned = len(normalized) == len(text)
         source = normalized if aligned else text
         for match in _TOKEN.finditer(source):
-            raw = match.group() if aligned else self.normalize(match.group())
+            raw = match.group() if aligned else self._fold(match.group())
             term = self._term(raw, match.lastgroup or "word")
             if term is not None:
                 yield match.start(), match.end(), term
+
+    def _fold(self, raw: str) -> str:
+        return self.normalize(raw) if self._normalize else raw.lower()
 
     def _term(self, raw: str, kind: str) -> str | None:
         key = raw if kind == "word" else f"{kind}:{raw}"
@@ -91,11 +106,13 @@ class Analyzer:
         if kind == "acronym":
             term: str | None = raw.replace(".", "")
         elif kind == "number":
-            term = raw.replace(",", "")
+            term = raw.replace(",", "") if self._numbers else raw
         elif raw in self._stopwords:
             term = None
-        else:
+        elif self._stem:
             term = self._stemmer.stem(raw)
+        else:
+            term = raw
         if len(self._terms) < 1_000_000:
             self._terms[key] = term
         return term

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from retrieval.analyzer import Analyzer
 from retrieval.index import SentenceIndex
+from retrieval.rerank import Question, RerankWeights, rerank
 from retrieval.types import Sentence
 
 DEFAULT_TOP_K = 3
 # The share of the question's weight the best sentence must match; see README "Threshold".
 DEFAULT_MIN_CONFIDENCE = 0.2
+DEFAULT_WEIGHTS = RerankWeights()
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,21 +50,51 @@ def answer_question(
     top_k: int = DEFAULT_TOP_K,
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     context: bool = False,
+    weights: RerankWeights = DEFAULT_WEIGHTS,
 ) -> Answer:
-    """Rank the index's sentences against the question and keep those that answer it."""
+    """Rank the index's sentences against the question and keep those that answer it.
+
+    BM25 picks the candidates; re-ranking orders them by answer type and proximity too.
+    Confidence is the share of the question's IDF weight the sentence contains, so it means
+    the same in every document and server, and one threshold fits all.
+    """
     terms = tuple(analyzer.analyze(question))
-    ranked = index.search(terms, top_k)
-    ceiling = index.max_score(terms)
-    if not ranked or ceiling <= 0:
+    candidates = index.search(terms, max(top_k, weights.candidates))
+    if not candidates:
         return Answer(question=question, terms=terms)
-    best = ranked[0][1] / ceiling
-    if best < min_confidence:
-        return Answer(question=question, terms=terms, confidence=best)
+    rescored = rerank(Question.of(question, terms), candidates, analyzer, weights, index.neighbours)
+    weighted = question_weights(terms, index)
     hits = []
-    for sentence, score in ranked:
-        confidence = score / ceiling
+    best = 0.0
+    for rank, (sentence, score) in enumerate(rescored[:top_k]):
+        confidence = coverage(weighted, analyzer.analyze(sentence.text))
+        if rank == 0:
+            best = confidence
         if confidence < min_confidence:
-            break
+            if rank == 0:
+                break
+            continue
         before, after = index.neighbours(sentence) if context else (None, None)
         hits.append(Hit(sentence, score, confidence, before, after))
     return Answer(question=question, terms=terms, hits=tuple(hits), confidence=best)
+
+
+def question_weights(terms: Sequence[str], index: SentenceIndex) -> dict[str, float]:
+    """Each distinct question term with its IDF: rare words weigh most, unseen ones the most."""
+    return {term: max(index.idf(term), 0.0) for term in dict.fromkeys(terms)}
+
+
+def coverage(weights: dict[str, float], sentence_terms: Sequence[str]) -> float:
+    """The share of the question's weight whose terms the sentence contains, 0..1."""
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    present = set(sentence_terms)
+    return sum(weight for term, weight in weights.items() if term in present) / total
+
+
+def confidence_of(
+    terms: Sequence[str], sentence: str, index: SentenceIndex, analyzer: Analyzer
+) -> float:
+    """The confidence answer_question gives a sentence for a question's terms."""
+    return coverage(question_weights(terms, index), analyzer.analyze(sentence))

@@ -1,0 +1,125 @@
+"""The rankers the quality benchmark compares: plain rank-bm25 and Verbatim's engine."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from rank_bm25 import BM25Okapi
+
+from retrieval.analyzer import Analyzer
+from retrieval.answer import confidence_of
+from retrieval.index import SentenceIndex
+from retrieval.rerank import Question, RerankWeights, rerank
+from retrieval.types import DocumentRef, Sentence
+
+_WORD = re.compile(r"\w+")
+
+
+def plain_tokens(text: str) -> list[str]:
+    """The baseline's tokens: lower-case word characters, nothing else."""
+    return _WORD.findall(text.lower())
+
+
+class PlainBM25:
+    """The baseline: rank-bm25 BM25Okapi, lower-case word tokens, no stems, no stopwords."""
+
+    def __init__(self, sentences: Sequence[str]) -> None:
+        self._bm25 = BM25Okapi([plain_tokens(s) or ["\x00"] for s in sentences])
+        self.size = len(sentences)
+
+    def scores(self, question: str) -> np.ndarray:
+        """BM25 scores of every sentence."""
+        return np.asarray(self._bm25.get_scores(plain_tokens(question)), dtype=np.float64)
+
+
+@dataclass
+class EngineConfig:
+    """One configuration of Verbatim's ranking, as the benchmark varies it."""
+
+    name: str
+    stem: bool = True
+    stopwords: bool = True
+    numbers: bool = True
+    normalize: bool = True
+    k1: float = 1.2
+    b: float = 0.75
+    weights: RerankWeights = field(default_factory=RerankWeights)
+
+    def analyzer(self) -> Analyzer:
+        """The analyzer this configuration uses."""
+        return Analyzer(
+            **({} if self.stopwords else {"stopwords": frozenset()}),
+            stem=self.stem,
+            numbers=self.numbers,
+            normalize=self.normalize,
+        )
+
+
+class Engine:
+    """Verbatim's ranking over one document's sentences: BM25 candidates, then re-ranking.
+
+    It calls the same functions as retrieval.answer.answer_question, but returns a score for
+    every sentence so that ranks below the answer can be measured.
+    """
+
+    def __init__(self, sentences: Sequence[str], config: EngineConfig, analyzer: Analyzer) -> None:
+        ref = DocumentRef(1, "benchmark", "")
+        self.sentences = [Sentence(i, ref, i + 1, text) for i, text in enumerate(sentences)]
+        self.analyzer = analyzer
+        self.config = config
+        self.index = SentenceIndex(
+            self.sentences, [analyzer.analyze(s) for s in sentences], k1=config.k1, b=config.b
+        )
+        self.size = len(sentences)
+
+    def bm25(self, question: str) -> tuple[list[str], np.ndarray]:
+        """The question's terms and the BM25 score of every sentence (0 when no term matches)."""
+        terms = self.analyzer.analyze(question)
+        bm25 = np.zeros(self.size)
+        for sentence, score in self.index.search(terms, self.size):
+            bm25[sentence.id] = score
+        return terms, bm25
+
+    def rerank(
+        self, question: str, terms: list[str], bm25: np.ndarray, subset: Sequence[int]
+    ) -> np.ndarray:
+        """Re-ranked scores of the subset's sentences, in the subset's order."""
+        candidates = [(self.sentences[i], float(bm25[i])) for i in subset]
+        rescored = rerank(
+            Question.of(question, terms),
+            candidates,
+            self.analyzer,
+            self.config.weights,
+            self.index.neighbours,
+        )
+        final = {sentence.id: score for sentence, score in rescored}
+        return np.array([final[i] for i in subset])
+
+    def scores(self, question: str) -> np.ndarray:
+        """Final scores of every sentence."""
+        terms, bm25 = self.bm25(question)
+        return self.article_scores(question, terms, bm25)
+
+    def article_scores(self, question: str, terms: list[str], bm25: np.ndarray) -> np.ndarray:
+        """Scores over the whole document: the top candidates re-ranked, as the engine does.
+
+        The rest keep their BM25 scores, which stay below (re-ranking only raises scores).
+        """
+        order = np.argsort(-bm25, kind="stable")[: self.config.weights.candidates]
+        order = order[bm25[order] > 0]
+        final = bm25.copy()
+        if order.size:
+            final[order] = self.rerank(question, terms, bm25, order.tolist())
+        return final
+
+    def confidence(self, terms: list[str], scores: np.ndarray) -> float:
+        """The per-question confidence of the best sentence, as the engine computes it."""
+        if not scores.size:
+            return 0.0
+        best = int(np.argmax(scores))
+        if scores[best] <= 0:
+            return 0.0
+        return confidence_of(terms, self.sentences[best].text, self.index, self.analyzer)
