@@ -56,24 +56,34 @@ def shorten(text: str, limit: int) -> str:
 
 
 def fit_lines(
-    lines: Sequence[str], limit: int = MESSAGE_LIMIT, more: str = "… and {n} more"
+    lines: Sequence[str],
+    limit: int = MESSAGE_LIMIT,
+    more: str = "… and {n} more",
+    hidden: int = 0,
 ) -> str:
-    """As many whole lines as fit in `limit` characters, noting how many were left out."""
+    """As many whole lines as fit in `limit` characters, then a note of how many were left out.
+
+    `hidden` counts further lines the caller left out before even passing them.
+    """
+    total = len(lines) + hidden
     kept: list[str] = []
-    used = 0
-    for index, line in enumerate(lines):
+    used = -1  # no newline before the first line
+    for line in lines:
         line = line[:limit]
-        remaining = len(lines) - index - 1
-        tail = len(more.format(n=remaining)) + 1 if remaining else 0
-        if used + len(line) + tail > limit:
-            note = more.format(n=len(lines) - index)
-            while kept and used + len(note) > limit:
-                used -= len(kept.pop()) + 1
-                note = more.format(n=len(lines) - len(kept))
-            kept.append(note)
+        left_after = total - len(kept) - 1
+        note_room = len(more.format(n=left_after)) + 1 if left_after else 0
+        if used + 1 + len(line) + note_room > limit:
             break
         kept.append(line)
-        used += len(line) + 1
+        used += 1 + len(line)
+    left = total - len(kept)
+    if left:
+        note = more.format(n=left)
+        while kept and used + 1 + len(note) > limit:
+            used -= len(kept.pop()) + 1
+            left += 1
+            note = more.format(n=left)
+        kept.append(note)
     return "\n".join(kept)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import TYPE_CHECKING, Any
@@ -118,7 +119,11 @@ class Ask(commands.Cog):
         result = await self.bot.library.ask(
             question, scope=scope, via=via, channel_id=str(channel_id), user_id=str(user_id)
         )
-        return render_answer(result.answer, self.bot.library.analyzer, header=header), result
+        # Excerpting very long sentences is string work worth keeping off the event loop.
+        text = await asyncio.to_thread(
+            render_answer, result.answer, self.bot.library.analyzer, header=header
+        )
+        return text, result
 
     def check_cooldown(self, user_id: int) -> None:
         """Raise CoolingDown when the user has asked too often lately."""

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 15
+SHOW_AT_MOST = 100
 ONE_SOURCE = "Give exactly one of file, text or url."
 
 
@@ -186,13 +187,12 @@ class Docs(
             f"{found.sentence_count} sentences · source: {source} · "
             f"added {timestamp(found.added_at)} by {by}",
         ]
-        lines += [
-            f"`{s.position}.` {escape(shorten(s.text, 300))}"
-            for s in sentences
-            if s.position >= start
-        ]
+        # A message holds a few dozen sentences at most: render only those.
+        shown = [s for s in sentences if s.position >= start][:SHOW_AT_MOST]
+        hidden = sum(s.position >= start for s in sentences) - len(shown)
+        lines += [f"`{s.position}.` {escape(shorten(s.text, 300))}" for s in shown]
         more = "… {n} more: /docs show start:<number>"
-        await _tell(interaction, fit_lines(lines, more=more))
+        await _tell(interaction, fit_lines(lines, more=more, hidden=hidden))
 
     @remove.autocomplete("document")
     @replace.autocomplete("document")
