@@ -1,4 +1,10 @@
-"""The real bot over a temporary SQLite file, driven offline through discord.py with simcord."""
+"""The real bot over a temporary SQLite file, driven offline through discord.py with simcord.
+
+Fixtures: `world` (a `World`: the running env, the bot, `server()` to add a guild with a
+moderator and a member, `restart(**changes)`, `open_to_everyone()`, `expected_errors()`),
+`env` (the simcord Env) and `server` (one ready guild). Reuse them for load, fault and
+permission tests: the bot is built by `bot.app.create_bot`, exactly as `verbatim run` builds it.
+"""
 
 from __future__ import annotations
 
@@ -80,7 +86,12 @@ class World:
             discord=dataclasses.replace(self.settings.discord, **discord_changes),
             documents=dataclasses.replace(self.settings.documents, **(documents or {})),
         )
+        old = self._stacks[:]
         await self.env.restart_bot(await self.build_bot(self.settings))
+        # The old bot's database connections close, as they would when its process ends.
+        for stack in reversed(old):
+            await stack.aclose()
+            self._stacks.remove(stack)
         await self.sync()
 
     def open_to_everyone(self, server: Server, *names: str) -> None:
