@@ -14,6 +14,7 @@ when they are not worth it, the contributions of the touched postings are comput
 
 from __future__ import annotations
 
+import bisect
 import math
 import threading
 from collections.abc import Iterable, Sequence
@@ -44,6 +45,7 @@ class _List(NamedTuple):
     rows: np.ndarray
     values: np.ndarray
     impact: np.ndarray | None
+    maximum: float
 
 
 class _Prepared(NamedTuple):
@@ -51,6 +53,7 @@ class _Prepared(NamedTuple):
 
     contributions: list[np.ndarray]
     impact: list[dict[int, np.ndarray]]
+    maxima: list[np.ndarray]
 
 
 class SentenceIndex:
@@ -99,6 +102,7 @@ class SentenceIndex:
         self.epsilon = epsilon
         self._segments = [segment for segment in segments if len(segment)]
         self._offsets = np.cumsum([0] + [len(s) for s in self._segments]).tolist()
+        self._offset_array = np.asarray(self._offsets, dtype=np.int64)
         self._rows = self._offsets[-1]
         self.corpus_size = sum(segment.live_count for segment in self._segments)
         total_length = sum(segment.live_length for segment in self._segments)
@@ -181,17 +185,19 @@ class SentenceIndex:
                 start, end = indptr[local], indptr[local + 1]
                 rows = postings.rows[start:end]
                 impact = None
+                maximum = 0.0
                 if prepared is not None:
                     values = prepared.contributions[number][start:end]
                     impact = prepared.impact[number].get(local)
+                    maximum = float(prepared.maxima[number][local])
                 else:
                     values = self._live_values(term, segment, start, end)
-                lists.append(_List(position, number, rows, values, impact))
+                lists.append(_List(position, number, rows, values, impact, maximum))
                 total += end - start
         if not lists:
             return []
         if total > _EXHAUSTIVE_MAX and prepared is not None:
-            found = self._threshold_top(query, lists, k)
+            found = self._pruned_top(query, lists, k)
             if found is not None:
                 return found
         return self._exhaustive_top(lists, k)
@@ -241,7 +247,7 @@ class SentenceIndex:
         if self._prepared is not None or self._empty:
             return
         union_df = self._union_df()
-        contributions, impacts = [], []
+        contributions, impacts, maxima = [], [], []
         for segment, df in zip(self._segments, union_df, strict=True):
             postings = segment.postings
             idf_of_term = self._idf_array(df)
@@ -256,8 +262,13 @@ class SentenceIndex:
                 block = values[indptr[local] : indptr[local + 1]]
                 impact[local] = np.argsort(-block, kind="stable").astype(np.int32)
             impacts.append(impact)
+            top = np.zeros(len(postings.df), dtype=np.float64)
+            nonempty = postings.df > 0  # a merge can leave terms of removed sentences empty
+            if len(values):
+                top[nonempty] = np.maximum.reduceat(values, indptr[:-1][nonempty])
+            maxima.append(top)
         # One assignment: a query in another thread sees either none or all of it.
-        self._prepared = _Prepared(contributions, impacts)
+        self._prepared = _Prepared(contributions, impacts, maxima)
 
     def _union_df(self) -> list[np.ndarray]:
         """Per segment, the document frequency over the whole union of each local term."""
@@ -370,69 +381,98 @@ class SentenceIndex:
             keep = np.flatnonzero(scores >= threshold)
             at, scores = at[keep], scores[keep]
         if len(lists) > 1:
-            at, first = np.unique(at, return_index=True)
-            scores = scores[first]
+            # A row met in several lists appears several times, always with its full score.
+            by_row = np.argsort(at, kind="stable")
+            at, scores = at[by_row], scores[by_row]
+            if len(at) > 1:
+                first = np.empty(len(at), dtype=bool)
+                first[0] = True
+                np.not_equal(at[1:], at[:-1], out=first[1:])
+                at, scores = at[first], scores[first]
         return self._best(at, scores, k)
 
-    def _threshold_top(
+    def _pruned_top(
         self, query: Sequence[str], lists: list[_List], k: int
     ) -> list[tuple[Sentence, float]] | None:
-        """Fagin's threshold algorithm over contribution-ordered lists; None: not worth it.
+        """Top k reading only part of the long lists (None: pruning would not pay).
 
-        Read the best `depth` postings of each list; score those sentences exactly; a sentence
-        read nowhere scores at most the sum of each list's next unread contribution. Once that
-        bound is below the k-th best exact score, the top k is final.
+        First the best postings of each list (by contribution) give candidates whose exact
+        scores set a floor `theta` under the final k-th score. If no unread posting could add
+        up to theta, those candidates hold the top k (Fagin's threshold algorithm). Otherwise
+        the terms whose maxima together stay below theta cannot lift a sentence into the top
+        k on their own (MaxScore): only sentences holding one of the other terms are scored.
         """
         offsets = self._offsets
-        longest = max(len(each.rows) for each in lists)
-        depth = _FIRST_DEPTH
-        while depth * 4 < longest:
-            found = []
-            bound_of = [0.0] * len(query)
-            for each in lists:
-                if each.impact is None or len(each.rows) <= depth:
-                    rows = each.rows
-                else:
-                    rows = each.rows[each.impact[:depth]]
-                    unread = float(each.values[each.impact[depth]])
-                    bound_of[each.position] = max(bound_of[each.position], unread)
-                found.append(rows + offsets[each.segment] if offsets[each.segment] else rows)
-            bound = 0.0
-            for value in bound_of:  # in query order, as the scores are summed
-                bound += value
-            at = np.unique(np.concatenate(found))
-            scores = self._exact_scores(at, lists, len(query))
-            if len(scores) >= k:
-                kth = np.partition(scores, len(scores) - k)[len(scores) - k]
-                if bound < kth:
-                    return self._best(at, scores, k)
-            depth *= 4
-        return None
-
-    def _exact_scores(self, at: np.ndarray, lists: list[_List], terms: int) -> np.ndarray:
-        """Exact scores of sorted global rows: each list looked up by binary search."""
-        scores = np.zeros(len(at), dtype=np.float64)
-        offsets = self._offsets
-        by_segment: dict[int, list[_List]] = {}
+        first = []
+        unread = [0.0] * len(query)
         for each in lists:
-            by_segment.setdefault(each.segment, []).append(each)
-        for number, mine in by_segment.items():
-            low = int(np.searchsorted(at, offsets[number], side="left"))
-            high = int(np.searchsorted(at, offsets[number + 1], side="left"))
-            if low == high:
+            if each.impact is None or len(each.rows) <= _FIRST_DEPTH:
+                rows = each.rows
+            else:
+                rows = each.rows[each.impact[:_FIRST_DEPTH]]
+                value = float(each.values[each.impact[_FIRST_DEPTH]])
+                unread[each.position] = max(unread[each.position], value)
+            first.append(rows + offsets[each.segment] if offsets[each.segment] else rows)
+        at = _distinct(first)
+        if len(at) < k:
+            return None
+        scores = self._score_candidates(at, lists)
+        theta = float(np.partition(scores, len(scores) - k)[len(scores) - k])
+        if _sum_in_order(unread) < theta:
+            return self._best(at, scores, k)
+        maxima = [0.0] * len(query)
+        for each in lists:
+            maxima[each.position] = max(maxima[each.position], each.maximum)
+        weak: list[float] = [0.0] * len(query)
+        for position in sorted(range(len(query)), key=maxima.__getitem__):
+            trial = list(weak)
+            trial[position] = maxima[position]
+            if _sum_in_order(trial) >= theta:
+                break
+            weak = trial
+        strong = [each for each in lists if weak[each.position] == 0.0]
+        total = sum(len(each.rows) for each in lists)
+        if sum(len(each.rows) for each in strong) * 2 > total:
+            return None
+        at = _distinct(
+            [
+                each.rows + offsets[each.segment] if offsets[each.segment] else each.rows
+                for each in strong
+            ]
+        )
+        return self._best(at, self._score_candidates(at, lists), k)
+
+    def _score_candidates(self, at: np.ndarray, lists: list[_List]) -> np.ndarray:
+        """Exact scores of distinct sorted global rows, summed in query order."""
+        accumulator = self._accumulator()
+        offsets = self._offsets
+        touched = [at]
+        for each in sorted(lists, key=lambda item: item.position):
+            offset = offsets[each.segment]
+            if len(each.rows) <= 8 * len(at):
+                # Adding the whole list is cheaper than looking the candidates up in it.
+                here = each.rows + offset if offset else each.rows
+                accumulator[here] += each.values
+                touched.append(here)
                 continue
-            rows = at[low:high] - offsets[number]
-            part = np.zeros(high - low, dtype=np.float64)
-            for each in sorted(mine, key=lambda item: item.position):  # query order
-                index = np.searchsorted(each.rows, rows)
-                np.minimum(index, len(each.rows) - 1, out=index)
-                hit = each.rows[index] == rows
-                part += np.where(hit, each.values[index], 0.0)
-            scores[low:high] = part
+            low, high = np.searchsorted(at, (offset, offsets[each.segment + 1]))
+            mine = at[low:high]
+            rows = mine - offset if offset else mine
+            index = np.searchsorted(each.rows, rows)
+            np.minimum(index, len(each.rows) - 1, out=index)
+            hit = each.rows[index] == rows
+            accumulator[mine[hit]] += each.values[index[hit]]
+        scores = accumulator[at]
+        for rows in touched:
+            accumulator[rows] = 0.0
         return scores
 
     def _best(self, at: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[Sentence, float]]:
         """The top k of distinct rows by score, ties by document order, positive only."""
+        if len(at) > 4 * k:
+            cut = len(scores) - k
+            keep = scores >= np.partition(scores, cut)[cut]
+            at, scores = at[keep], scores[keep]
         keys = self._order_keys(at)
         best = np.lexsort((keys, -scores))[:k]
         return [(self._sentence_at(int(at[i])), float(scores[i])) for i in best if scores[i] > 0]
@@ -440,7 +480,7 @@ class SentenceIndex:
     def _order_keys(self, at: np.ndarray) -> np.ndarray:
         if len(self._segments) == 1:
             return self._segments[0].order[at]
-        numbers = np.searchsorted(self._offsets, at, side="right") - 1
+        numbers = np.searchsorted(self._offset_array, at, side="right") - 1
         keys = np.empty(len(at), dtype=np.int64)
         for number in np.unique(numbers).tolist():
             mine = numbers == number
@@ -448,7 +488,9 @@ class SentenceIndex:
         return keys
 
     def _sentence_at(self, at: int) -> Sentence:
-        number = int(np.searchsorted(self._offsets, at, side="right")) - 1
+        if len(self._segments) == 1:
+            return self._segments[0].sentences[at]
+        number = bisect.bisect_right(self._offsets, at) - 1
         return self._segments[number].sentences[at - self._offsets[number]]
 
     def _accumulator(self) -> np.ndarray:
@@ -458,3 +500,20 @@ class SentenceIndex:
         if scratch is None:
             scratch = self._scratch.scores = np.zeros(self._rows, dtype=np.float64)
         return scratch
+
+
+def _distinct(parts: list[np.ndarray]) -> np.ndarray:
+    """The sorted distinct values of several integer arrays (a sort beats np.unique here)."""
+    values = np.concatenate(parts) if len(parts) > 1 else parts[0].copy()
+    values.sort()
+    if len(values) > 1:
+        values = values[np.concatenate(([True], values[1:] != values[:-1]))]
+    return values
+
+
+def _sum_in_order(values: list[float]) -> float:
+    """Sum left to right, as scores are summed, so a bound compares bit-exactly."""
+    total = 0.0
+    for value in values:
+        total += value
+    return total
