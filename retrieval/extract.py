@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import io
 import logging
 import re
@@ -39,6 +40,14 @@ _CONTENT_TYPES: dict[str, Kind] = {
 # A PDF or HTML page built to explode when parsed stops here rather than eating memory.
 MAX_TEXT_CHARS = 5_000_000
 MAX_PDF_PAGES = 2_000
+# pypdf interprets about 40,000 operators a second (pure Python): these refuse a PDF whose
+# pages decompress past 20 MB (a shared stream counted on every page that uses it) before any
+# text is read, and stop one that needs over a million operators after about 25 s.
+MAX_PDF_CONTENT_BYTES = 20_000_000
+MAX_PDF_OPERATIONS = 1_000_000
+# HTML parsers check the stack of open elements at each block tag, so deep nesting costs
+# depth squared (200,000 nested divs take minutes); browsers stop nesting at 512.
+MAX_HTML_DEPTH = 1_000
 _HIDDEN_HTML = "script, style, noscript, template, nav, header, footer, aside, form, svg, iframe"
 _BLOCK_HTML = frozenset(
     "p div section article main h1 h2 h3 h4 h5 h6 li ul ol dl dt dd table tr td th caption "
@@ -95,7 +104,10 @@ def extract_text(
     if kind == "pdf":
         text, title = _pdf_text(data)
     else:
-        decoded = decode_text(data)
+        declared = declared_charset(content_type)
+        if declared is None and kind == "html":
+            declared = declared_charset(data[:4096])
+        decoded = decode_text(data, declared)
         if kind == "html":
             text, title = html_text(decoded)
         elif kind == "markdown":
@@ -113,14 +125,49 @@ def extract_text(
     return Extracted(text=text, title=title, kind=kind)
 
 
-def decode_text(data: bytes) -> str:
-    """Decode UTF-8 (or BOM-marked UTF-16/32) text and refuse binary data."""
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]{1,40})", re.IGNORECASE)
+_META_CHARSET = re.compile(rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?([A-Za-z0-9._:-]{1,40})", re.I)
+
+
+def declared_charset(declaration: str | bytes | None) -> str | None:
+    """The text encoding a Content-Type header or an HTML <meta> names, if Python knows it."""
+    if not declaration:
+        return None
+    if isinstance(declaration, bytes):
+        match = _META_CHARSET.search(declaration)
+        name = match.group(1).decode("ascii") if match else None
+    else:
+        found = _CHARSET.search(declaration)
+        name = found.group(1) if found else None
+    if name is None:
+        return None
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def _utf16_without_bom(sample: bytes) -> str | None:
+    """UTF-16 text saved without a byte-order mark: one byte of most pairs is zero."""
+    half = len(sample) // 2
+    if half < 2:
+        return None
+    even, odd = sample[0 : half * 2 : 2].count(0), sample[1 : half * 2 : 2].count(0)
+    if odd > 0.4 * half and even < 0.05 * half:
+        return "utf-16-le"
+    if even > 0.4 * half and odd < 0.05 * half:
+        return "utf-16-be"
+    return None
+
+
+def decode_text(data: bytes, declared: str | None = None) -> str:
+    """Decode text (a BOM, UTF-8, else the declared charset) and refuse binary data."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         encoding = (
             "utf-32" if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")) else "utf-16"
         )
     else:
-        encoding = "utf-8-sig"
+        encoding = _utf16_without_bom(data[:8192]) or "utf-8-sig"
     if encoding == "utf-8-sig" and b"\x00" in data[:8192]:
         raise ExtractionError(
             "This looks like a binary file, not text; upload .txt, .md, .html or .pdf."
@@ -128,10 +175,7 @@ def decode_text(data: bytes) -> str:
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as error:
-        raise ExtractionError(
-            f"The file is not valid UTF-8 text (bad byte at position {error.start}); "
-            "save it as UTF-8 and try again."
-        ) from None
+        text = _decode_declared(data, declared, error)
     controls = sum(
         1 for ch in text[:8192] if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f"
     )
@@ -140,6 +184,20 @@ def decode_text(data: bytes) -> str:
             "This looks like a binary file, not text; upload .txt, .md, .html or .pdf."
         )
     return text
+
+
+def _decode_declared(data: bytes, declared: str | None, error: UnicodeDecodeError) -> str:
+    # Valid UTF-8 wins over a declaration (often wrong); otherwise trust what the page or the
+    # server's Content-Type says (Latin-1, Shift_JIS, ...).
+    if declared is not None and declared != "utf-8":
+        try:
+            return data.decode(declared)
+        except (UnicodeDecodeError, LookupError):
+            pass
+    raise ExtractionError(
+        f"The file is not valid UTF-8 text (bad byte at position {error.start}); "
+        "save it as UTF-8 and try again."
+    ) from None
 
 
 def clean_text(text: str) -> str:
@@ -199,8 +257,55 @@ def _inline_text(token: object) -> str:
     return ""
 
 
+# No "<" inside a tag: keeps the scan linear on "<a<a<a..." (attributes rarely hold one).
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]{0,40})[^<>]*?(/?)>|<!--")
+# Elements that never stay open (void) or that the next sibling closes (optional end tags).
+_NOT_NESTING = frozenset(
+    "area base br col embed hr img input link meta param source track wbr basefont bgsound "
+    "frame keygen p li dt dd tr td th option optgroup thead tbody tfoot colgroup caption rb "
+    "rt rtc rp html head body".split()
+)
+_RAW_TEXT = frozenset("script style textarea title xmp iframe noembed noframes plaintext".split())
+
+
+def html_depth(source: str, stop_after: int = MAX_HTML_DEPTH) -> int:
+    """How deep a page's elements nest (counting stops past `stop_after`), in one linear pass."""
+    lowered = source.lower()
+    depth = deepest = 0
+    foreign = 0  # inside <svg> or <math>, where "<x/>" really is self-closing
+    position = 0
+    while (match := _TAG.search(source, position)) is not None:
+        position = match.end()
+        if match.group() == "<!--":
+            end = lowered.find("-->", position)
+            position = len(source) if end < 0 else end + 3
+            continue
+        closing, name, self_closing = match.group(1), match.group(2).lower(), match.group(3)
+        if name in _NOT_NESTING or (self_closing and foreign and not closing):
+            continue
+        if closing:
+            depth = max(depth - 1, 0)
+            foreign = max(foreign - 1, 0) if name in ("svg", "math") else foreign
+            continue
+        if name in _RAW_TEXT:
+            end = lowered.find(f"</{name}", position)
+            position = len(source) if end < 0 else end
+            continue
+        depth += 1
+        foreign += name in ("svg", "math")
+        deepest = max(deepest, depth)
+        if deepest > stop_after:
+            break
+    return deepest
+
+
 def html_text(source: str) -> tuple[str, str | None]:
     """The readable text of a page: scripts, styles and navigation removed, blocks kept apart."""
+    if html_depth(source) > MAX_HTML_DEPTH:
+        raise ExtractionError(
+            f"The page nests its elements more than {MAX_HTML_DEPTH:,} deep, which no real page "
+            "does; save it as plain text or simplify it."
+        )
     tree = LexborHTMLParser(source)
     title_node = tree.css_first("title") or tree.css_first("h1")
     title = title_node.text(strip=True) if title_node is not None else None
@@ -224,6 +329,7 @@ def html_text(source: str) -> tuple[str, str | None]:
 def _pdf_text(data: bytes) -> tuple[str, str | None]:
     # Imported here: pypdf is only needed for PDFs and costs import time otherwise.
     from pypdf import PdfReader
+    from pypdf.errors import LimitReachedError
 
     try:
         reader = PdfReader(io.BytesIO(data))
@@ -233,10 +339,16 @@ def _pdf_text(data: bytes) -> tuple[str, str | None]:
             raise ExtractionError(
                 f"The PDF has {len(reader.pages):,} pages; the limit is {MAX_PDF_PAGES:,}."
             )
+        content = 0
+        for page in reader.pages:
+            content += _pdf_content_bytes(page)
+            if content > MAX_PDF_CONTENT_BYTES:
+                raise ExtractionError(_PDF_TOO_BIG)
+        budget = _OperationBudget(MAX_PDF_OPERATIONS)
         pages: list[str] = []
         total = 0
         for page in reader.pages:
-            page_text = page.extract_text() or ""
+            page_text = page.extract_text(visitor_operand_before=budget) or ""
             total += len(page_text)
             if total > MAX_TEXT_CHARS:
                 raise ExtractionError(
@@ -247,6 +359,8 @@ def _pdf_text(data: bytes) -> tuple[str, str | None]:
         title = str(metadata.title).strip() if metadata and metadata.title else None
     except ExtractionError:
         raise
+    except LimitReachedError:
+        raise ExtractionError(_PDF_TOO_BIG) from None
     except Exception as error:  # pypdf raises many types for malformed files
         log.info("PDF could not be parsed: %r", error)
         raise ExtractionError(
@@ -256,3 +370,35 @@ def _pdf_text(data: bytes) -> tuple[str, str | None]:
     if not text.strip():
         raise ExtractionError("The PDF has no text layer (is it a scan?); upload a text version.")
     return text, title or None
+
+
+_PDF_TOO_BIG = (
+    f"The PDF's pages expand to more than {MAX_PDF_CONTENT_BYTES // 1_000_000} MB when "
+    "decompressed (built to explode, or far too long); upload its text instead."
+)
+
+
+def _pdf_content_bytes(page: object) -> int:
+    """The decompressed size of a page's content streams (pypdf caches what it decodes)."""
+    contents = page.get("/Contents")  # type: ignore[attr-defined]
+    if contents is None:
+        return 0
+    contents = contents.get_object()
+    streams = contents if isinstance(contents, list) else [contents]
+    return sum(len(stream.get_object().get_data()) for stream in streams)
+
+
+class _OperationBudget:
+    """Counts the operators pypdf interprets and stops a PDF that asks for too many."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def __call__(self, *_: object) -> None:
+        self.used += 1
+        if self.used > self.limit:
+            raise ExtractionError(
+                f"The PDF takes more than {self.limit:,} drawing operations to read; "
+                "upload its text instead."
+            )
