@@ -145,6 +145,12 @@ class Segment:
                 dtype=np.int64,
                 count=len(sentences),
             )
+        if len(order) > 1 and bool((order[1:] < order[:-1]).any()):
+            # Rows follow order keys, so a term's first posting is its first appearance.
+            by_key = np.argsort(order, kind="stable").tolist()
+            sentences = [sentences[i] for i in by_key]
+            terms = [terms[i] for i in by_key]
+            order = order[by_key]
         documents: dict[int, tuple[int, int]] = {}
         for row, sentence in enumerate(sentences):
             start, _ = documents.get(sentence.document.id, (row, row))
