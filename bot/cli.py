@@ -49,7 +49,13 @@ def run_async(function: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., 
 async def open_library(settings: Settings) -> AsyncIterator[Library]:
     """Open the database, seed a fresh one, and load every index: the one start-up path."""
     async with Store.open(settings.storage.database) as store:
-        library = Library(store, settings.retrieval)
+        library = Library(
+            store,
+            settings.retrieval,
+            max_document_bytes=settings.documents.max_bytes,
+            privacy=settings.privacy,
+        )
+        await library.purge_expired()
         await library.seed(settings.storage.seeds)
         await library.load()
         yield library
@@ -283,7 +289,7 @@ async def docs_replace(
     )
 
 
-@cli.command("log")
+@cli.group("log", invoke_without_command=True)
 @click.option("--unanswered", is_flag=True, help="Only questions the documents did not answer.")
 @click.option("--rated", is_flag=True, help="Only answers that got feedback.")
 @click.option(
@@ -303,7 +309,9 @@ async def docs_replace(
 async def log_command(
     obj: CliContext, unanswered: bool, rated: bool, limit: int, scope: int | None, output: str
 ) -> None:
-    """Review logged questions and answers, newest first."""
+    """Review logged questions and answers, newest first (or forget a user, purge old rows)."""
+    if click.get_current_context().invoked_subcommand is not None:
+        return
     async with Store.open(obj.settings.storage.database) as store:
         rows = await store.interactions(scope, limit=limit, unanswered=unanswered, rated=rated)
     if output == "jsonl":
@@ -381,6 +389,35 @@ def sync_command(ctx: click.Context, guild: int | None, config_path: Path | None
     count = asyncio.run(sync_commands(settings, _discord_token(), guild))
     where = f"to server {guild}" if guild is not None else "globally"
     click.echo(f"synced {count} commands {where}")
+
+
+@log_command.command("forget")
+@click.argument("user_id")
+@click.option("--scope", type=int, help="Only this scope (default: every scope).")
+@click.pass_obj
+@run_async
+async def log_forget(obj: CliContext, user_id: str, scope: int | None) -> None:
+    """Delete every logged question and vote of USER_ID (e.g. a Discord user id)."""
+    async with Store.open(obj.settings.storage.database) as store:
+        library = Library(store, obj.settings.retrieval, privacy=obj.settings.privacy)
+        removed = await library.forget_user(scope, user_id)
+    click.echo(f"forgot {removed} logged questions of user {user_id}")
+
+
+@log_command.command("purge")
+@click.pass_obj
+@run_async
+async def log_purge(obj: CliContext) -> None:
+    """Delete logged questions older than privacy.retention_days (the bot also does this)."""
+    days = obj.settings.privacy.retention_days
+    if days <= 0:
+        raise VerbatimError(
+            "privacy.retention_days is 0 (keep the log forever); set it in the config file."
+        )
+    async with Store.open(obj.settings.storage.database) as store:
+        library = Library(store, obj.settings.retrieval, privacy=obj.settings.privacy)
+        removed = await library.purge_expired()
+    click.echo(f"deleted {removed} logged questions older than {days} days")
 
 
 CSV_COLUMNS = (

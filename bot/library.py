@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import logging
+import secrets
 import sys
 import time
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import nltk
 
-from bot.config import RetrievalSettings
+from bot.config import PrivacySettings, RetrievalSettings
 from bot.errors import DocumentRejectedError, DuplicateDocumentError, InvalidQuestionError
 from bot.store import GLOBAL_SCOPE, LoggedAnswer, Store, StoredDocument, StoredSentence
 from retrieval import (
@@ -37,6 +40,8 @@ log = logging.getLogger(__name__)
 MAX_TITLE_CHARS = 200
 _SEEDED_KEY = "seeded"
 _TERMS_ANALYZER_KEY = "terms_analyzer"
+# The secret that keys user-id hashes; it lives in the database so hashes stay stable.
+_USER_HASH_KEY = "user_hash_key"
 # Indexes up to this size are precomputed before the question that built them is answered.
 _PREPARE_INLINE_ROWS = 50_000
 # More segments than this in a scope (or a quarter of its rows removed) starts a merge.
@@ -84,11 +89,20 @@ class Library:
     """
 
     def __init__(
-        self, store: Store, settings: RetrievalSettings, analyzer: Analyzer | None = None
+        self,
+        store: Store,
+        settings: RetrievalSettings,
+        analyzer: Analyzer | None = None,
+        *,
+        max_document_bytes: int | None = None,
+        privacy: PrivacySettings | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.analyzer = analyzer or Analyzer()
+        self.max_document_bytes = max_document_bytes
+        self.privacy = privacy or PrivacySettings()
+        self._user_hash_key: bytes | None = None
         self._scopes: dict[int, _ScopeDocuments] = {}
         self._indexes: dict[int, tuple[int, int, SentenceIndex]] = {}
         self._background: set[asyncio.Task[None]] = set()
@@ -177,7 +191,7 @@ class Library:
             question=question,
             latency_ms=latency_ms,
             channel_id=channel_id,
-            user_id=user_id,
+            user_id=await self.user_key(user_id),
             answers=[
                 LoggedAnswer(h.sentence.id, h.sentence.document.id, h.sentence.position, h.score)
                 for h in answer.hits
@@ -278,6 +292,13 @@ class Library:
         self, data: bytes, *, filename: str | None, content_type: str | None, title: str | None
     ) -> PreparedDocument:
         """Extract and split a document (slow: call it in a thread)."""
+        limit = self.max_document_bytes
+        if limit is not None and len(data) > limit:
+            # Refused before any parsing: size is the cheapest defence against a hostile file.
+            raise DocumentRejectedError(
+                f"The file is {_size(len(data))}; the limit is {_size(limit)}. "
+                "Split it into smaller documents."
+            )
         try:
             extracted = extract_text(data, filename=filename, content_type=content_type)
         except ExtractionError as error:
@@ -406,6 +427,65 @@ class Library:
             if joined.split(" ") == found or not found:
                 analyzed.append((row.id, joined))
         return Segment.build(sentences, terms), analyzed
+
+    # -- privacy ----------------------------------------------------------------------------
+
+    async def user_key(self, user_id: str | None) -> str | None:
+        """The id the log keeps for a user: as given, or a keyed hash when configured."""
+        if user_id is None or not self.privacy.hash_user_ids:
+            return user_id
+        if self._user_hash_key is None:
+            key = await self.store.get_or_set_meta(_USER_HASH_KEY, secrets.token_hex(32))
+            self._user_hash_key = bytes.fromhex(key)
+        return _hashed(self._user_hash_key, user_id)
+
+    async def record_feedback(self, interaction_id: int, user_id: str, value: int) -> bool:
+        """Record a user's 👍 (1) or 👎 (-1) on an answer; False if the log row is gone."""
+        key = await self.user_key(user_id)
+        assert key is not None
+        return await self.store.record_feedback(interaction_id, key, value)
+
+    async def forget_user(self, scope: int | None, user_id: str) -> int:
+        """Delete a user's logged questions and feedback (scope None: everywhere).
+
+        Rows are found under the plain id and under its hash, so hashing can be switched on or
+        off without leaving anyone behind.
+        """
+        removed = await self.store.forget_user(scope, user_id)
+        key = await self.store.get_meta(_USER_HASH_KEY)
+        if key is not None:
+            removed += await self.store.forget_user(scope, _hashed(bytes.fromhex(key), user_id))
+        return removed
+
+    async def purge_expired(self, now: datetime | None = None) -> int:
+        """Delete log rows older than the retention period (none when it is 0 days)."""
+        days = self.privacy.retention_days
+        if days <= 0:
+            return 0
+        cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
+        removed = await self.store.purge_log_before(cutoff.isoformat(timespec="milliseconds"))
+        if removed:
+            log.info("retention: deleted %d log rows older than %d days", removed, days)
+        return removed
+
+    async def keep_retention(self, every_seconds: float = 3600.0) -> None:
+        """Apply the retention period now and then every interval, until cancelled."""
+        while True:
+            try:
+                await self.purge_expired()
+            except Exception:  # a failed purge must not stop the next one
+                log.exception("retention purge failed")
+            await asyncio.sleep(every_seconds)
+
+
+def _hashed(key: bytes, user_id: str) -> str:
+    return "h:" + hmac.new(key, user_id.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+
+def _size(count: int) -> str:
+    if count < 1_000_000:
+        return f"{count:,} bytes"
+    return f"{count / 1_000_000:.1f} MB".replace(".0 MB", " MB")
 
 
 def analyzer_fingerprint(analyzer: Analyzer) -> str:

@@ -177,6 +177,18 @@ class Store:
                 (key, value),
             )
 
+    async def get_or_set_meta(self, key: str, default: str) -> str:
+        """The meta value for a key, storing `default` first if there is none (first one wins)."""
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                (key, default),
+            )
+            async with db.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cur:
+                row = await cur.fetchone()
+        assert row is not None
+        return str(row[0])
+
     async def schema_version(self) -> int:
         """The number of the last migration applied."""
         async with self._reader.execute("SELECT MAX(version) FROM schema_migrations") as cur:
@@ -494,9 +506,15 @@ class Store:
     async def forget_user(self, scope: int | None, user_id: str) -> int:
         """Delete a user's logged questions (and feedback); returns how many were removed."""
         clauses, params = _log_filter(scope, None)
+        in_scope = " AND ".join(clauses) or "1"
         clauses.append("user_id = ?")
         async with self._transaction() as db:
-            await db.execute("DELETE FROM feedback WHERE user_id = ?", (user_id,))
+            # Their votes on answers in this scope only: another server's log is not ours.
+            await db.execute(
+                "DELETE FROM feedback WHERE user_id = ? AND interaction_id IN "
+                f"(SELECT i.id FROM interactions AS i WHERE {in_scope})",
+                (user_id, *params),
+            )
             cursor = await db.execute(
                 f"DELETE FROM interactions AS i WHERE {' AND '.join(clauses)}", (*params, user_id)
             )
