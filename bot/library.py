@@ -9,6 +9,7 @@ import logging
 import secrets
 import sys
 import time
+import unicodedata
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -201,7 +202,7 @@ class Library:
 
     def check_question(self, question: str) -> str:
         """The question stripped of surrounding space; refuses empty and overlong questions."""
-        question = question.strip()
+        question = _storable(question).strip()
         if not question:
             raise InvalidQuestionError("Ask a question: the text is empty.")
         limit = self.settings.max_question_chars
@@ -307,6 +308,7 @@ class Library:
         if not sentences:
             raise DocumentRejectedError("The document has no sentences to quote.")
         chosen = title or extracted.title or (Path(filename).stem if filename else "") or "Untitled"
+        chosen = "".join(ch for ch in _storable(chosen) if unicodedata.category(ch) != "Cc")
         chosen = " ".join(chosen.split())[:MAX_TITLE_CHARS] or "Untitled"
         digest = hashlib.sha256("\n".join(sentences).encode("utf-8")).hexdigest()
         return PreparedDocument(chosen, extracted.kind, digest, sentences)
@@ -476,6 +478,11 @@ class Library:
             except Exception:  # a failed purge must not stop the next one
                 log.exception("retention purge failed")
             await asyncio.sleep(every_seconds)
+
+
+def _storable(text: str) -> str:
+    """Text SQLite can store: lone surrogates (from JSON escapes or argv) become '?'."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _hashed(key: bytes, user_id: str) -> str:
