@@ -34,7 +34,9 @@ _SCRATCH_ROWS = 1 << 16
 _EXHAUSTIVE_MAX = 4096
 # Posting lists longer than this get a by-contribution order; the first read takes this many.
 _IMPACT_MIN = 256
-_FIRST_DEPTH = 64
+_DEPTHS = (64, 1024)
+# MaxScore pays while the lists it must read whole hold at most this share of the postings.
+_STRONG_SHARE = 0.6
 
 
 class _List(NamedTuple):
@@ -260,7 +262,7 @@ class SentenceIndex:
             indptr = postings.indptr
             for local in np.flatnonzero(postings.df > _IMPACT_MIN).tolist():
                 block = values[indptr[local] : indptr[local + 1]]
-                impact[local] = np.argsort(-block, kind="stable").astype(np.int32)
+                impact[local] = np.argsort(-block, kind="stable")
             impacts.append(impact)
             top = np.zeros(len(postings.df), dtype=np.float64)
             nonempty = postings.df > 0  # a merge can leave terms of removed sentences empty
@@ -367,7 +369,7 @@ class SentenceIndex:
             placed = []
             for each in ordered:
                 here = each.rows + offsets[each.segment] if offsets[each.segment] else each.rows
-                accumulator[here] += each.values
+                np.add.at(accumulator, here, each.values)
                 placed.append(here)
             at = np.concatenate(placed)
             scores = accumulator[at]
@@ -403,44 +405,45 @@ class SentenceIndex:
         k on their own (MaxScore): only sentences holding one of the other terms are scored.
         """
         offsets = self._offsets
-        first = []
-        unread = [0.0] * len(query)
-        for each in lists:
-            if each.impact is None or len(each.rows) <= _FIRST_DEPTH:
-                rows = each.rows
-            else:
-                rows = each.rows[each.impact[:_FIRST_DEPTH]]
-                value = float(each.values[each.impact[_FIRST_DEPTH]])
-                unread[each.position] = max(unread[each.position], value)
-            first.append(rows + offsets[each.segment] if offsets[each.segment] else rows)
-        at = _distinct(first)
-        if len(at) < k:
-            return None
-        scores = self._score_candidates(at, lists)
-        theta = float(np.partition(scores, len(scores) - k)[len(scores) - k])
-        if _sum_in_order(unread) < theta:
-            return self._best(at, scores, k)
+        total = sum(len(each.rows) for each in lists)
         maxima = [0.0] * len(query)
         for each in lists:
             maxima[each.position] = max(maxima[each.position], each.maximum)
-        weak: list[float] = [0.0] * len(query)
-        for position in sorted(range(len(query)), key=maxima.__getitem__):
-            trial = list(weak)
-            trial[position] = maxima[position]
-            if _sum_in_order(trial) >= theta:
-                break
-            weak = trial
-        strong = [each for each in lists if weak[each.position] == 0.0]
-        total = sum(len(each.rows) for each in lists)
-        if sum(len(each.rows) for each in strong) * 2 > total:
-            return None
-        at = _distinct(
-            [
-                each.rows + offsets[each.segment] if offsets[each.segment] else each.rows
-                for each in strong
-            ]
-        )
-        return self._best(at, self._score_candidates(at, lists), k)
+        for depth in _DEPTHS:
+            first = []
+            unread = [0.0] * len(query)
+            for each in lists:
+                if each.impact is None or len(each.rows) <= depth:
+                    rows = each.rows
+                else:
+                    rows = each.rows[each.impact[:depth]]
+                    value = float(each.values[each.impact[depth]])
+                    unread[each.position] = max(unread[each.position], value)
+                first.append(rows + offsets[each.segment] if offsets[each.segment] else rows)
+            at = _distinct(first)
+            if len(at) < k:
+                return None
+            scores = self._score_candidates(at, lists)
+            theta = float(np.partition(scores, len(scores) - k)[len(scores) - k])
+            if _sum_in_order(unread) < theta:
+                return self._best(at, scores, k)
+            weak: list[float] = [0.0] * len(query)
+            for position in sorted(range(len(query)), key=maxima.__getitem__):
+                trial = list(weak)
+                trial[position] = maxima[position]
+                if _sum_in_order(trial) >= theta:
+                    break
+                weak = trial
+            strong = [each for each in lists if weak[each.position] == 0.0]
+            if sum(len(each.rows) for each in strong) <= total * _STRONG_SHARE:
+                at = _distinct(
+                    [
+                        each.rows + offsets[each.segment] if offsets[each.segment] else each.rows
+                        for each in strong
+                    ]
+                )
+                return self._best(at, self._score_candidates(at, lists), k)
+        return None
 
     def _score_candidates(self, at: np.ndarray, lists: list[_List]) -> np.ndarray:
         """Exact scores of distinct sorted global rows, summed in query order."""
@@ -452,7 +455,7 @@ class SentenceIndex:
             if len(each.rows) <= 8 * len(at):
                 # Adding the whole list is cheaper than looking the candidates up in it.
                 here = each.rows + offset if offset else each.rows
-                accumulator[here] += each.values
+                np.add.at(accumulator, here, each.values)
                 touched.append(here)
                 continue
             low, high = np.searchsorted(at, (offset, offsets[each.segment + 1]))
@@ -461,7 +464,7 @@ class SentenceIndex:
             index = np.searchsorted(each.rows, rows)
             np.minimum(index, len(each.rows) - 1, out=index)
             hit = each.rows[index] == rows
-            accumulator[mine[hit]] += each.values[index[hit]]
+            np.add.at(accumulator, mine[hit], each.values[index[hit]])
         scores = accumulator[at]
         for rows in touched:
             accumulator[rows] = 0.0

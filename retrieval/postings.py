@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import chain
 
 import numpy as np
 
@@ -40,29 +41,35 @@ class Postings:
     @classmethod
     def build(cls, terms: Sequence[Sequence[str]]) -> Postings:
         """Postings of analyzed sentences, one row per sentence, in the given order."""
-        vocabulary: dict[str, int] = {}
         lengths = np.fromiter((len(each) for each in terms), dtype=np.int64, count=len(terms))
-        total = int(lengths.sum())
-        setdefault = vocabulary.setdefault
-        # len(vocabulary) is read before setdefault runs, so a new term gets the next id.
+        # Local ids in order of first appearance, assigned at C speed.
+        vocabulary = {
+            term: number for number, term in enumerate(dict.fromkeys(chain.from_iterable(terms)))
+        }
         ids = np.fromiter(
-            (setdefault(term, len(vocabulary)) for each in terms for term in each),
+            map(vocabulary.__getitem__, chain.from_iterable(terms)),
             dtype=np.int64,
-            count=total,
+            count=int(lengths.sum()),
         )
         size = max(len(vocabulary), 1)
-        row_of_token = np.repeat(np.arange(len(terms), dtype=np.int64), lengths)
-        keys, first, tf = np.unique(
-            row_of_token * size + ids, return_index=True, return_counts=True
-        )
-        rows = keys // size
-        term = keys % size
+        keys = np.repeat(np.arange(len(terms), dtype=np.int64) * size, lengths)
+        keys += ids
+        # Tokens come row by row, so a stable sort of (row, term) keys is nearly presorted
+        # and cheap; its first element per key is where the term first appears in the row.
+        by_key = np.argsort(keys, kind="stable")
+        ordered = keys[by_key]
+        starts = np.flatnonzero(np.concatenate(([len(ordered) > 0], ordered[1:] != ordered[:-1])))
+        unique = ordered[starts]
+        first = by_key[starts]
+        tf = np.diff(np.append(starts, len(ordered)))
+        rows = unique // size
+        term = unique % size
         # Within a row, rank the distinct terms by where each first appears.
         by_first = np.argsort(first, kind="stable")
-        rank = np.empty(len(keys), dtype=np.int64)
-        if len(keys):
-            starts = np.searchsorted(rows[by_first], rows[by_first], side="left")
-            rank[by_first] = np.arange(len(keys)) - starts
+        rank = np.empty(len(unique), dtype=np.int64)
+        if len(unique):
+            starts_of_row = np.searchsorted(rows[by_first], rows[by_first], side="left")
+            rank[by_first] = np.arange(len(unique)) - starts_of_row
         return cls._from_entries(vocabulary, term, rows, tf, rank, lengths)
 
     @classmethod
@@ -76,14 +83,17 @@ class Postings:
         lengths: np.ndarray,
     ) -> Postings:
         """CSC postings from (term, row, tf, rank) entries sorted by row."""
-        by_term = np.argsort(term, kind="stable")
+        if len(vocabulary) <= np.iinfo(np.uint16).max:
+            by_term = np.argsort(term.astype(np.uint16), kind="stable")  # a radix sort
+        else:
+            by_term = np.argsort(term * max(len(lengths), 1) + rows)  # unique keys: any sort
         counts = np.bincount(term, minlength=len(vocabulary))
         indptr = np.zeros(len(vocabulary) + 1, dtype=np.int64)
         np.cumsum(counts, out=indptr[1:])
         return cls(
             vocabulary,
             indptr,
-            rows[by_term].astype(np.int32),
+            rows[by_term].astype(np.intp),
             _compact(tf[by_term]),
             _compact(rank[by_term]),
             lengths.astype(np.int32),
