@@ -1,0 +1,286 @@
+"""The speed benchmark's end-to-end parts: the bot's Library and store on real SQLite files."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+from bot.config import RetrievalSettings
+from bot.library import Library, analyzer_fingerprint
+from bot.store import GLOBAL_SCOPE, Store
+from retrieval import Analyzer, SentenceIndex, extract_text, split_sentences
+from retrieval.postings import Segment
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+
+def rss_mb() -> float:
+    """This process's resident memory in MB."""
+    gc.collect()
+    return psutil.Process().memory_info().rss / 1e6
+
+
+def percentiles(samples_ms: list[float]) -> dict[str, float]:
+    """p50, p95, p99 and max of latencies in ms."""
+    a = np.asarray(samples_ms)
+    return {
+        "p50": float(np.percentile(a, 50)),
+        "p95": float(np.percentile(a, 95)),
+        "p99": float(np.percentile(a, 99)),
+        "max": float(a.max()),
+        "n": len(a),
+    }
+
+
+async def fill_store(
+    path: Path,
+    scopes: dict[int, list[str]],
+    terms: dict[int, list[list[str]]],
+    document_size: int,
+) -> None:
+    """A database holding each scope's sentences as documents, with their terms cached."""
+    path.unlink(missing_ok=True)
+    async with Store.open(path) as store:
+        library = Library(store, RetrievalSettings())
+        await library.load()  # records the analyzer fingerprint of the cached terms
+        await library.seed(SEEDS)
+        for scope, sentences in scopes.items():
+            for start in range(0, len(sentences), document_size):
+                chunk = sentences[start : start + document_size]
+                document = await store.add_document(
+                    scope=scope,
+                    title=f"part {start // document_size + 1}",
+                    source=f"bench/{scope}/{start}",
+                    kind="text",
+                    content_hash=f"{scope}-{start}",
+                    added_by="bench",
+                    sentences=chunk,
+                )
+                rows = await store.document_sentences(document.id)
+                chunk_terms = terms[scope][start : start + document_size]
+                await store.save_sentence_terms(
+                    [(row.id, " ".join(t)) for row, t in zip(rows, chunk_terms, strict=True)]
+                )
+        assert await store.get_meta("terms_analyzer") == analyzer_fingerprint(library.analyzer)
+
+
+async def ingest(documents: list[tuple[str, bytes]], path: Path) -> dict[str, float]:
+    """Ingest throughput through Library.add_document, and the time of each phase."""
+    path.unlink(missing_ok=True)
+    result: dict[str, float] = {}
+    async with Store.open(path) as store:
+        library = Library(store, RetrievalSettings())
+        await library.load()
+        started = time.perf_counter()
+        sentences = 0
+        for name, data in documents:
+            document = await library.add_document(1, data, filename=name, source=name)
+            assert document is not None
+            sentences += document.sentence_count
+        await library.index(1)
+        result["end_to_end_s"] = time.perf_counter() - started
+        result["sentences"] = sentences
+        await library.settle()
+    analyzer = Analyzer()
+    t = time.perf_counter()
+    texts = [extract_text(data, filename=name).text for name, data in documents]
+    result["extract_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    split = [split_sentences(text) for text in texts]
+    result["split_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    for each in split:
+        for sentence in each:
+            analyzer.analyze(sentence)
+    result["analyze_s"] = time.perf_counter() - t
+    path.unlink(missing_ok=True)
+    async with Store.open(path) as store:
+        t = time.perf_counter()
+        for number, each in enumerate(split):
+            await store.add_document(
+                scope=1,
+                title="t",
+                source="s",
+                kind="text",
+                content_hash=str(number),
+                added_by="b",
+                sentences=each,
+            )
+        result["store_s"] = time.perf_counter() - t
+    return result
+
+
+async def answer_path(path: Path, questions: list[str], scope: int) -> dict[str, float]:
+    """Answers per second through Library.ask (engine + SQLite log write), 1 and 8 at a time."""
+    async with Store.open(path) as store:
+        library = Library(store, RetrievalSettings())
+        await library.load()
+        await library.settle()
+        for question in questions[:50]:
+            await library.ask(question, scope=scope, via="bench")
+        started = time.perf_counter()
+        for question in questions:
+            await library.ask(question, scope=scope, via="bench")
+        sequential = len(questions) / (time.perf_counter() - started)
+
+        async def worker(mine: list[str]) -> None:
+            for question in mine:
+                await library.ask(question, scope=scope, via="bench")
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(questions[i::8]) for i in range(8)))
+        concurrent = len(questions) / (time.perf_counter() - started)
+        logged = len(await store.interactions(scope, limit=100_000))
+    return {"sequential_per_s": sequential, "concurrent8_per_s": concurrent, "logged": logged}
+
+
+def run_child(mode: str, path: Path, payload: dict) -> dict:
+    """Run a measurement in a fresh process (clean memory and start-up figures)."""
+    payload_file = path.with_suffix(".payload.json")
+    payload_file.write_text(json.dumps(payload))
+    out = subprocess.run(
+        [sys.executable, __file__, mode, str(path), str(payload_file)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+async def _cold_start_and_add(path: Path, payload: dict) -> dict:
+    """Start the bot's engine on a big database, answer, then add a document while asking."""
+    questions: list[str] = payload["questions"]
+    scope: int = payload["scope"]
+    result: dict = {"rss_before_mb": rss_mb()}
+    started = time.perf_counter()
+    async with Store.open(path) as store:
+        library = Library(store, RetrievalSettings())
+        await library.load()
+        first = await library.ask(questions[0], scope=scope, via="bench")
+        result["ready_s"] = time.perf_counter() - started
+        result["first_answered"] = first.answer.answered
+        await library.settle()
+        result["rss_loaded_mb"] = rss_mb()
+        index = await library.index(scope)
+        result["sentences"] = len(index)
+        result["index_mb"] = index.nbytes / 1e6
+        # Questions keep coming while a 1,000-sentence document is added.
+        latencies: list[float] = []
+        stop = asyncio.Event()
+
+        async def asker() -> None:
+            i = 0
+            while not stop.is_set():
+                t = time.perf_counter()
+                await library.ask(questions[i % len(questions)], scope=scope, via="bench")
+                latencies.append((time.perf_counter() - t) * 1000)
+                i += 1
+
+        task = asyncio.create_task(asker())
+        await asyncio.sleep(0.2)
+        before = len(latencies)
+        t = time.perf_counter()
+        document = await library.add_document(
+            scope, payload["document"].encode(), filename="added.txt", source="added"
+        )
+        added_s = time.perf_counter() - t
+        index = await library.index(scope)
+        visible_s = time.perf_counter() - t
+        during = latencies[before:]
+        t2 = time.perf_counter()
+        await library.settle()
+        result["settle_s"] = time.perf_counter() - t2
+        await asyncio.sleep(0.2)
+        stop.set()
+        await task
+        assert document is not None
+        result["added_sentences"] = document.sentence_count
+        result["add_document_s"] = added_s
+        result["searchable_s"] = visible_s
+        result["index_side_s"] = _index_side_seconds(library, scope, document.id)
+        result["answered_during_add"] = len(during)
+        result["latency_during_add_ms"] = percentiles(during) if during else {}
+        result["latency_overall_ms"] = percentiles(latencies)
+        # Exact after the add: the live index against one built from scratch over the union.
+        live = await library.index(scope)
+        fresh = SentenceIndex.from_segments([Segment.merge(live.segments)])
+        fresh.prepare()
+        analyzer = library.analyzer
+        equal = 0
+        for question in questions[:50] + payload["added_questions"]:
+            terms = analyzer.analyze(question)
+            a = [(s.id, v) for s, v in live.search(terms, 5)]
+            b = [(s.id, v) for s, v in fresh.search(terms, 5)]
+            equal += a == b
+        result["exact_after_add"] = f"{equal}/{50 + len(payload['added_questions'])}"
+        result["added_searchable"] = any(s.has_document(document.id) for s in live.segments)
+    return result
+
+
+def _index_side_seconds(library: Library, scope: int, document_id: int) -> float:
+    """Seconds the index side of an add takes: analyze, build a segment, gather a new index."""
+    live = library._segments_of(scope)  # noqa: SLF001 - a measurement
+    rows = [
+        (s, None) for segment in live for s in segment.sentences if s.document.id == document_id
+    ]
+    from bot.store import StoredSentence
+
+    stored = [
+        (StoredSentence(s.id, s.document.id, s.document.title, "", s.position, s.text), None)
+        for s, _ in rows
+    ]
+    t = time.perf_counter()
+    segment, _ = library._analyze_rows(stored)  # noqa: SLF001 - a measurement
+    SentenceIndex.from_segments([*live, segment]).search(["lord"], 5)
+    return time.perf_counter() - t
+
+
+async def _many_scopes(path: Path, payload: dict) -> dict:
+    """Memory and latency with many small scopes in one process."""
+    scopes: int = payload["scopes"]
+    questions: list[str] = payload["questions"]
+    result: dict = {"rss_before_mb": rss_mb()}
+    started = time.perf_counter()
+    async with Store.open(path) as store:
+        library = Library(store, RetrievalSettings())
+        await library.load()
+        await library.settle()
+        result["load_s"] = time.perf_counter() - started
+        result["rss_loaded_mb"] = rss_mb()
+        rng = random.Random(5)
+        analyzer = library.analyzer
+        search_ms, ask_ms = [], []
+        for i in range(payload["queries"]):
+            scope = rng.randint(1, scopes)
+            terms = analyzer.analyze(questions[i % len(questions)])
+            t = time.perf_counter()
+            index = await library.index(scope)
+            index.search(terms, 5)
+            search_ms.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            await library.ask(questions[i % len(questions)], scope=scope, via="bench")
+            ask_ms.append((time.perf_counter() - t) * 1000)
+        result["search_ms"] = percentiles(search_ms)
+        result["ask_ms"] = percentiles(ask_ms)
+        result["rss_after_queries_mb"] = rss_mb()
+        result["scopes"] = scopes
+        result["global_sentences"] = sum(
+            len(s)
+            for s in library._segments_of(GLOBAL_SCOPE)  # noqa: SLF001 - a measurement
+        )
+    return result
+
+
+if __name__ == "__main__":
+    mode, db, raw = sys.argv[1], Path(sys.argv[2]), json.loads(Path(sys.argv[3]).read_text())
+    work = {"cold-start": _cold_start_and_add, "many-scopes": _many_scopes}[mode]
+    print(json.dumps(asyncio.run(work(db, raw))))
