@@ -42,8 +42,8 @@ class RetrievalSettings:
     answer_type_weight: float = 0.4
     proximity_weight: float = 0.2
     phrase_weight: float = 0.2
-    neighbour_weight: float = 0.1
-    rerank_candidates: int = 30
+    neighbour_weight: float = 0.15
+    rerank_candidates: int = 12
 
 
 @dataclass(frozen=True)

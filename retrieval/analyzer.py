@@ -8,18 +8,16 @@ from collections.abc import Iterator
 
 from nltk.stem.snowball import SnowballStemmer
 
-# Our own list: common function words that carry no topic. Words that carry the question's
-# meaning (numbers, negations, "first", "most") are kept on purpose.
+# Our own list, kept short on purpose: articles, the auxiliaries "be" and "do", "of/to/in/and/or",
+# demonstratives, "it", the question words and contraction fragments. Everything else, even
+# prepositions and pronouns, helped rank the answering sentence on SelQA dev and half of SQuAD
+# dev (a classic 150-word list cost 0.7 points of SQuAD accuracy@1). Words that carry the
+# question's meaning (numbers, negations, "first", "most") are kept.
 STOPWORDS = frozenset(
     """
-    a an the and or but if then else of at by for with about against between into through
-    during before after above below to from up down in out on off over under again further
-    once here there when where why how all any both each few more other some such only own
-    same so than too very can will just should now is am are was were be been being have has
-    had having do does did doing would could might must shall may i me my myself we our ours
-    ourselves you your yours yourself yourselves he him his himself she her hers herself it its
-    itself they them their theirs themselves what which who whom whose this that these those
-    as until while because s t d ll m o re ve y also
+    a an the of to in and or is am are was were be been being do does did
+    this that these those it its what which who whom whose when where why how
+    s t d ll m re ve
     """.split()
 )
 _PUNCTUATION = str.maketrans(
@@ -75,6 +73,9 @@ class Analyzer:
     @staticmethod
     def normalize(text: str) -> str:
         """Unicode-normalise and case-fold, mapping curly quotes and dashes to ASCII."""
+        if text.isascii():
+            # Nothing to normalise, and ASCII case folding is lower(): the common, fast case.
+            return text.lower()
         return unicodedata.normalize("NFKC", text).translate(_PUNCTUATION).casefold()
 
     def analyze(self, text: str) -> list[str]:

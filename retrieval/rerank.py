@@ -34,8 +34,8 @@ class RerankWeights:
     answer_type: float = 0.4
     proximity: float = 0.2
     phrase: float = 0.2
-    neighbours: float = 0.1
-    candidates: int = 30
+    neighbours: float = 0.15
+    candidates: int = 12
 
 
 NO_RERANK = RerankWeights(answer_type=0.0, proximity=0.0, phrase=0.0, neighbours=0.0)
@@ -61,7 +61,7 @@ _NUMBER_WORDS = (
     r"forty|fifty|hundred|hundreds|thousand|thousands|million|millions|billion|billions|"
     r"dozen|dozens|half|quarter|twice|double|triple|percent"
 )
-_NUMBER = re.compile(rf"\d|\b({_NUMBER_WORDS})\b", re.IGNORECASE)
+_NUMBER = re.compile(rf"\d+(?:[.,]\d+)*|\b({_NUMBER_WORDS})\b", re.IGNORECASE)
 _MONTHS = r"january|february|march|april|may|june|july|august|september|october|november|december"
 _DATE = re.compile(
     rf"\b(1\d{{3}}|20\d{{2}})s?\b|\b({_MONTHS})\b|\bcentur(y|ies)\b|\b\d+(st|nd|rd|th)\b|"

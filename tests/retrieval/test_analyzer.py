@@ -1,0 +1,44 @@
+from retrieval.analyzer import STOPWORDS, Analyzer
+
+ANALYZER = Analyzer()
+
+
+def test_case_folding_and_stemming():
+    assert ANALYZER.analyze("Running RUNS") == ["run", "run"]
+
+
+def test_numbers_match_however_they_are_written():
+    assert ANALYZER.analyze("22,000") == ANALYZER.analyze("22000") == ["22000"]
+    assert ANALYZER.analyze("3.5 million") == ["3.5", "million"]
+
+
+def test_curly_quotes_and_dashes_are_normalised():
+    assert ANALYZER.analyze("Levi’s—stadium") == ANALYZER.analyze("Levi's-stadium")
+    assert Analyzer.normalize("“Ⅻ”") == '"xii"'
+
+
+def test_acronyms_with_dots_are_one_term():
+    assert ANALYZER.analyze("the U.S. army") == ["us", "armi"]
+
+
+def test_stopwords_are_dropped_but_question_meaning_kept():
+    assert ANALYZER.analyze("what is the name of the river") == ["name", "river"]
+    for kept in ("not", "no", "first", "most"):
+        assert kept not in STOPWORDS
+
+
+def test_spans_point_at_the_original_text():
+    text = "The Obama administration’s forces"
+    spans = list(ANALYZER.term_spans(text))
+    assert [text[a:b] for a, b, _ in spans] == ["Obama", "administration", "forces"]
+
+
+def test_options_turn_ideas_off_for_the_benchmark():
+    plain = Analyzer(frozenset(), stem=False, numbers=False, normalize=False)
+    assert plain.analyze("The Runs 22,000") == ["the", "runs", "22,000"]
+
+
+def test_same_terms_for_documents_and_questions_are_cached():
+    analyzer = Analyzer()
+    first = analyzer.analyze("forces forces forces")
+    assert first == analyzer.analyze("forces forces forces") == ["forc"] * 3

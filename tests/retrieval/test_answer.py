@@ -1,0 +1,151 @@
+from pathlib import Path
+
+import pytest
+
+from retrieval import Analyzer, DocumentRef, Sentence, SentenceIndex, answer_question
+from retrieval.answer import coverage, question_weights
+from retrieval.rerank import (
+    NO_RERANK,
+    AnswerType,
+    Question,
+    RerankWeights,
+    answer_type,
+    closeness,
+    has_answer_type,
+    rerank,
+    shared_bigrams,
+)
+from retrieval.sentences import split_sentences
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED_TEXT = (ROOT / "seeds" / "coalition-meeting-isis.txt").read_text(encoding="utf-8")
+ANALYZER = Analyzer()
+
+
+def make_index(texts, *, document_id=1, first_id=0):
+    ref = DocumentRef(document_id, f"doc {document_id}", f"doc{document_id}.txt")
+    sentences = [Sentence(first_id + i, ref, i + 1, t) for i, t in enumerate(texts)]
+    return SentenceIndex(sentences, [ANALYZER.analyze(t) for t in texts], k1=0.6, b=0.5)
+
+
+@pytest.fixture(scope="module")
+def seed_index():
+    return make_index(split_sentences(SEED_TEXT))
+
+
+def test_seed_question_is_answered_with_the_obama_sentence(seed_index):
+    answer = answer_question("how many Special Operations forces?", seed_index, ANALYZER)
+    assert answer.answered
+    assert answer.hits[0].sentence.text.startswith("The Obama administration has acknowledged")
+    assert answer.terms == tuple(ANALYZER.analyze("how many Special Operations forces?"))
+    assert 0 < answer.confidence <= 1
+
+
+def test_unrelated_question_is_declined(seed_index):
+    answer = answer_question("what is the best recipe for banana bread?", seed_index, ANALYZER)
+    assert not answer.answered
+    assert answer.confidence < 0.3
+
+
+def test_hits_are_sorted_capped_and_above_the_threshold(seed_index):
+    answer = answer_question("Carter meeting coalition", seed_index, ANALYZER, top_k=2)
+    assert 1 <= len(answer.hits) <= 2
+    scores = [hit.score for hit in answer.hits]
+    assert scores == sorted(scores, reverse=True)
+    assert all(0.3 <= hit.confidence <= 1 for hit in answer.hits)
+
+
+def test_context_gives_the_neighbouring_sentences(seed_index):
+    answer = answer_question(
+        "how many Special Operations forces?", seed_index, ANALYZER, context=True
+    )
+    hit = answer.hits[0]
+    assert hit.before is not None and hit.before.position == hit.sentence.position - 1
+    assert hit.after is None  # the last sentence of the article
+
+
+def test_empty_question_and_empty_index():
+    empty = SentenceIndex([], [])
+    assert not answer_question("anything at all?", empty, ANALYZER).answered
+    index = make_index(["Some sentence about rivers."])
+    assert not answer_question("the of and?", index, ANALYZER).answered
+
+
+def test_confidence_is_the_share_of_question_weight_in_the_sentence():
+    index = make_index(["Paris is the capital of France.", "Rome is in Italy.", "Cats purr."])
+    weights = question_weights(ANALYZER.analyze("capital of France"), index)
+    assert coverage(weights, ANALYZER.analyze("Paris is the capital of France.")) == 1.0
+    assert coverage(weights, ANALYZER.analyze("Cats purr.")) == 0.0
+    half = coverage(weights, ANALYZER.analyze("France is big."))
+    assert 0 < half < 1
+
+
+def test_confidence_does_not_depend_on_other_documents():
+    # The same question and sentence keep a similar confidence when unrelated documents join.
+    texts = ["The bridge was opened in 1932 by the mayor.", "Rivers flow to the sea."]
+    alone = answer_question("When was the bridge opened?", make_index(texts), ANALYZER)
+    filler = [f"Unrelated sentence number {i} about gardens and weather." for i in range(300)]
+    crowded = answer_question("When was the bridge opened?", make_index(texts + filler), ANALYZER)
+    assert alone.answered and crowded.answered
+    assert abs(alone.confidence - crowded.confidence) < 0.1
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How many troops were sent?", AnswerType.NUMBER),
+        ("What percentage of voters agreed?", AnswerType.NUMBER),
+        ("When did the war end?", AnswerType.DATE),
+        ("In what year was it built?", AnswerType.DATE),
+        ("Who founded the company?", AnswerType.PERSON),
+        ("Where is the stadium?", AnswerType.PLACE),
+        ("Which city hosted the games?", AnswerType.PLACE),
+        ("What is the capital?", None),
+    ],
+)
+def test_answer_type_from_the_wording(question, kind):
+    assert answer_type(question) is kind
+
+
+def test_has_answer_type_ignores_what_the_question_already_says():
+    words = Question.of("How many of the 50 soldiers returned?", []).words
+    assert not has_answer_type(AnswerType.NUMBER, "The 50 soldiers were sent.", words)
+    assert has_answer_type(AnswerType.NUMBER, "Twelve of the 50 soldiers returned.", words)
+    assert has_answer_type(AnswerType.DATE, "It ended in 1945.", frozenset())
+    assert not has_answer_type(AnswerType.DATE, "It ended badly.", frozenset())
+
+
+def test_closeness_and_bigrams():
+    assert closeness(["a", "b"], ["a", "b", "x"]) == 1.0
+    assert closeness(["a", "b"], ["a", "x", "x", "b"]) == 0.5
+    assert closeness(["a", "b"], ["a", "x"]) == 0.0
+    assert shared_bigrams(["a", "b", "c"], ["a", "b", "x", "c"]) == 0.5
+    assert shared_bigrams(["a"], ["a"]) == 0.0
+
+
+def test_answer_type_lifts_the_sentence_holding_the_answer():
+    texts = [
+        "Luther's return trip back to Wittenberg was planned.",
+        "Luther secretly returned to Wittenberg on 6 March 1522.",
+    ]
+    index = make_index(texts)
+    question = "When did Luther return to Wittenberg?"
+    terms = ANALYZER.analyze(question)
+    candidates = index.search(terms, 10)
+    plain = rerank(Question.of(question, terms), candidates, ANALYZER, NO_RERANK, index.neighbours)
+    typed = rerank(
+        Question.of(question, terms),
+        candidates,
+        ANALYZER,
+        RerankWeights(answer_type=0.4, proximity=0, phrase=0, neighbours=0),
+        index.neighbours,
+    )
+    assert typed[0][0].text.endswith("6 March 1522.")
+    assert typed[0][1] > plain[0][1] or plain[0][0] is typed[0][0]
+
+
+def test_answers_are_verbatim_sentences(seed_index):
+    sentences = set(split_sentences(SEED_TEXT))
+    for question in ("who is Ashton Carter?", "where is the meeting?", "how many jihadists?"):
+        for hit in answer_question(question, seed_index, ANALYZER).hits:
+            assert hit.sentence.text in sentences

@@ -1,0 +1,91 @@
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from retrieval.sentences import split_sentence_spans, split_sentences
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED = (ROOT / "seeds" / "coalition-meeting-isis.txt").read_text(encoding="utf-8")
+GOLDEN_RULES = ROOT.parent / "shared" / "eval" / "golden_rules_en.json"
+
+
+def test_us_abbreviation_does_not_end_the_sentence():
+    sentences = split_sentences(SEED)
+    assert any(s.startswith("U.S. Defense Secretary Ashton Carter said Sunni") for s in sentences)
+    assert "U.S." not in sentences
+
+
+def test_two_sentences_on_one_line_are_split():
+    sentences = split_sentences(SEED)
+    thursday = next(s for s in sentences if s.startswith("Around 22,000 jihadists"))
+    assert thursday.endswith("said on Thursday.")
+    assert sentences[sentences.index(thursday) + 1].startswith("For this to work,")
+
+
+def test_heading_paragraphs_and_list_items_are_boundaries():
+    text = "Getting started\nInstall the bot and run it today\n\n- first item\n- second item"
+    assert split_sentences(text) == [
+        "Getting started",
+        "Install the bot and run it today",
+        "- first item",
+        "- second item",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Dr. Smith arrived at 5 p.m. on Monday. He left.", 2),
+        ("It costs $5.50. That is cheap.", 2),
+        ("She works at Yahoo! in the accounting department.", 1),
+        ('She turned to him, "This is great." she said.', 1),
+        ("We make a good team, you and I. Did you see Albert I. Jones yesterday?", 2),
+        ("1. Buy milk. 2. Buy eggs.", 2),
+        ("a. The first item b. The second item c. The third list item", 3),
+        ("He waited . . . and waited. Then he left.", 2),
+        ("At 5 a.m. Mr. Smith went out. He came back at 6 P.M. Mr. Smith then slept.", 3),
+    ],
+)
+def test_tricky_text(text, expected):
+    assert len(split_sentences(text)) == expected
+
+
+def test_list_label_is_not_a_sentence_of_its_own():
+    assert split_sentences("1. Buy milk\n2. Buy eggs") == ["1. Buy milk", "2. Buy eggs"]
+
+
+def test_whitespace_is_collapsed_and_empty_pieces_dropped():
+    text = "One   line that wraps\nover two.\n\n...\n\n"
+    assert split_sentences(text) == ["One line that wraps over two."]
+    assert split_sentences("") == []
+
+
+def test_spans_point_into_the_text():
+    text = "First one here.  Second one.\n\nThird paragraph, with\na wrap."
+    spans = split_sentence_spans(text)
+    assert [text[a:b] for a, b in spans] == [
+        "First one here.",
+        "Second one.",
+        "Third paragraph, with\na wrap.",
+    ]
+
+
+def test_deterministic_and_never_crosses_a_paragraph():
+    rng = random.Random(7)
+    words = ["Dr.", "U.S.", "e.g.", "1.", "a.", "...", ". . .", "Yes!", "no?", "It", "the", "(x.)"]
+    for _ in range(200):
+        paragraphs = [" ".join(rng.choice(words) for _ in range(12)) for _ in range(3)]
+        text = "\n\n".join(paragraphs)
+        first = split_sentences(text)
+        assert first == split_sentences(text)
+        for start, end in split_sentence_spans(text):
+            assert "\n\n" not in text[start:end]
+
+
+@pytest.mark.skipif(not GOLDEN_RULES.exists(), reason="shared evaluation data not present")
+def test_golden_rules_at_least_42_of_48():
+    rules = json.loads(GOLDEN_RULES.read_text(encoding="utf-8"))["rules"]
+    right = sum(split_sentences(rule["text"]) == rule["expected"] for rule in rules)
+    assert right >= 42
