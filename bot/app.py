@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
 from collections.abc import Sequence
 
 import aiohttp
@@ -183,23 +186,73 @@ def _start_error(error: BaseException, settings: DiscordSettings) -> VerbatimErr
     return VerbatimError(f"Cannot reach Discord at {where}: {error}")
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+STOP_GRACE_SECONDS = 1.0
+
+
+class GracefulStop:
+    """Ctrl-C and SIGTERM (how service managers stop a process) stop the bot in order.
+
+    The first signal cancels the running task, as `asyncio.run` does on Ctrl-C, so the bot
+    leaves the gateway with close code 1000 (Discord then ends the session instead of keeping
+    it, and the bot, online for minutes) and every resource opened in the task closes. Without
+    this, SIGTERM ends the process where it stands. A second signal ends it at once.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.bot: discord.Client | None = None
+        self._task = asyncio.current_task()
+        self._loop = asyncio.get_running_loop()
+        self._closing: set[asyncio.Task[None]] = set()  # the loop keeps only weak references
+        for signal_number in STOP_SIGNALS:
+            with contextlib.suppress(NotImplementedError):  # no loop signal handlers on Windows
+                self._loop.add_signal_handler(signal_number, self._stop, signal_number)
+
+    def _stop(self, signal_number: int) -> None:
+        log.info("%s: stopping", signal.Signals(signal_number).name)
+        self.requested = True
+        for other in STOP_SIGNALS:  # back to the defaults: a second signal does not wait
+            self._loop.remove_signal_handler(other)
+        if self._task is not None:
+            self._task.cancel()
+        # Python 3.11's asyncio.wait_for can swallow a cancellation that arrives just as what it
+        # awaits completes (discord.py awaits the gateway handshake so); then close the bot.
+        self._loop.call_later(STOP_GRACE_SECONDS, self._close_if_still_running)
+
+    def _close_if_still_running(self) -> None:
+        if self.bot is not None and not self.bot.is_closed():
+            log.info("the stop was lost in a handshake; closing the bot")
+            task = asyncio.ensure_future(self.bot.close())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+
 async def run_bot(settings: Settings, token: str) -> None:
     """Open every resource once, in one chain, then run the bot until it is stopped."""
     from bot.cli import open_library
 
     use_endpoints(settings.discord)
-    async with (
-        open_library(settings) as library,
-        Fetcher.open(settings.documents) as fetcher,
-        create_bot(settings, library.store, library, fetcher) as verbatim,
-    ):
-        try:
-            await verbatim.start(token)
-        except (discord.LoginFailure, discord.PrivilegedIntentsRequired) as error:
-            raise _start_error(error, settings.discord) from None
-        except (discord.HTTPException, aiohttp.ClientError, OSError) as error:
-            log.debug("start-up failed", exc_info=True)
-            raise _start_error(error, settings.discord) from None
+    stop = GracefulStop()
+    try:
+        async with (
+            open_library(settings) as library,
+            Fetcher.open(settings.documents) as fetcher,
+            create_bot(settings, library.store, library, fetcher) as verbatim,
+        ):
+            stop.bot = verbatim
+            try:
+                await verbatim.start(token)
+            except (discord.LoginFailure, discord.PrivilegedIntentsRequired) as error:
+                raise _start_error(error, settings.discord) from None
+            except (discord.HTTPException, aiohttp.ClientError, OSError) as error:
+                log.debug("start-up failed", exc_info=True)
+                raise _start_error(error, settings.discord) from None
+    except asyncio.CancelledError:
+        if not stop.requested:
+            raise
+        # Stopped on request, with everything closed: a normal end, not a cancellation.
+        asyncio.current_task().uncancel()  # type: ignore[union-attr]
 
 
 async def sync_commands(settings: Settings, token: str, guild_id: int | None) -> int:
