@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import hmac
 import logging
@@ -107,11 +108,25 @@ class Library:
         self._scopes: dict[int, _ScopeDocuments] = {}
         self._indexes: dict[int, tuple[int, int, SentenceIndex]] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self._terms: dict[str, str] = {}
 
     # -- start-up ---------------------------------------------------------------------------
 
     async def load(self) -> None:
         """Read every scope's sentences from the store and build their indexes."""
+        # Loading makes millions of long-lived objects: each would trigger full garbage
+        # collections that scan them all (half the start-up time at 1M sentences). Pause the
+        # collector meanwhile, then freeze what was loaded so later collections skip it.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            await self._load()
+        finally:
+            if collecting:
+                gc.enable()
+            gc.freeze()
+
+    async def _load(self) -> None:
         started = time.perf_counter()
         total = 0
         fingerprint = analyzer_fingerprint(self.analyzer)
@@ -277,11 +292,16 @@ class Library:
         try:
             for _ in range(3):
                 segments = list(documents.segments)
-                merged = await asyncio.to_thread(Segment.merge, segments)
+                start = _merge_from(segments)
+                merged = await asyncio.to_thread(Segment.merge, segments[start:])
                 current = documents.segments
                 # Only additions may have landed meanwhile: they follow the merged ones.
                 if all(a is b for a, b in zip(current, segments, strict=False)):
-                    documents.segments = [merged, *current[len(segments) :]]
+                    documents.segments = [
+                        *segments[:start],
+                        merged,
+                        *current[len(segments) :],
+                    ]
                     documents.generation += 1
                     return
         finally:
@@ -398,12 +418,13 @@ class Library:
         segment, analyzed = await asyncio.to_thread(
             self._analyze_rows, [(row, None) for row in rows]
         )
-        await self.store.save_sentence_terms(analyzed)
         documents = self._scopes.setdefault(document.scope, _ScopeDocuments())
         # A replaced document keeps its id: its old sentences go, the new ones come.
         kept = [s.without(document.id) for s in documents.segments]
         documents.segments = [s for s in kept if s.live_count or s.documents] + [segment]
         self._changed(document.scope)
+        # Searchable already; the cache only spares the analyzer at the next start.
+        await self.store.save_sentence_terms(analyzed)
 
     def _analyze_rows(
         self, rows: Sequence[tuple[StoredSentence, str | None]]
@@ -414,13 +435,15 @@ class Library:
         analyzed: list[tuple[int, str]] = []
         refs: dict[int, DocumentRef] = {}
         analyze = self.analyzer.analyze
+        # One string object per distinct term, shared by every sentence and scope.
+        canonical = self._terms.setdefault
         for row, cached in rows:
             ref = refs.get(row.document_id)
             if ref is None:
                 ref = refs[row.document_id] = DocumentRef(row.document_id, row.title, row.source)
             sentences.append(Sentence(row.id, ref, row.position, row.text))
             if cached is not None:
-                terms.append(cached.split(" ") if cached else [])
+                terms.append([canonical(t, t) for t in cached.split(" ")] if cached else [])
                 continue
             found = analyze(row.text)
             terms.append(found)
@@ -493,6 +516,22 @@ def _size(count: int) -> str:
     if count < 1_000_000:
         return f"{count:,} bytes"
     return f"{count / 1_000_000:.1f} MB".replace(".0 MB", " MB")
+
+
+def _merge_from(segments: Sequence[Segment]) -> int:
+    """Where the merge starts: the newest segments, unless removals call for a full merge.
+
+    Merging only the small recent segments (while they total less than the segment before
+    them) keeps each row merged about log(n) times, not once per added document.
+    """
+    if any(segment.dead_count for segment in segments):
+        return 0
+    start = len(segments) - 1
+    tail = len(segments[start])
+    while start > 0 and len(segments[start - 1]) <= 2 * tail:
+        start -= 1
+        tail += len(segments[start])
+    return max(0, min(start, len(segments) - 2))
 
 
 def analyzer_fingerprint(analyzer: Analyzer) -> str:

@@ -161,11 +161,7 @@ class Segment:
             sentences = [sentences[i] for i in by_key]
             terms = [terms[i] for i in by_key]
             order = order[by_key]
-        documents: dict[int, tuple[int, int]] = {}
-        for row, sentence in enumerate(sentences):
-            start, _ = documents.get(sentence.document.id, (row, row))
-            documents[sentence.document.id] = (start, row + 1)
-        return cls(Postings.build(terms), list(sentences), order, documents)
+        return cls(Postings.build(terms), list(sentences), order, _document_spans(sentences))
 
     def __len__(self) -> int:
         return len(self.sentences)
@@ -276,8 +272,20 @@ class Segment:
             np.concatenate(lengths)[permutation] if lengths else term,
         )
         ordered = [sentences[i] for i in permutation]
-        documents: dict[int, tuple[int, int]] = {}
-        for row, sentence in enumerate(ordered):
-            start, _ = documents.get(sentence.document.id, (row, row))
-            documents[sentence.document.id] = (start, row + 1)
-        return cls(postings, ordered, order[permutation], documents)
+        return cls(postings, ordered, order[permutation], _document_spans(ordered))
+
+
+def _document_spans(sentences: Sequence[Sentence]) -> dict[int, tuple[int, int]]:
+    """Each document's rows as (start, end); a document's sentences are contiguous."""
+    ids = np.fromiter((s.document.id for s in sentences), dtype=np.int64, count=len(sentences))
+    if len(ids) == 0:
+        return {}
+    starts = np.flatnonzero(np.concatenate(([True], ids[1:] != ids[:-1])))
+    ends = np.append(starts[1:], len(ids))
+    spans: dict[int, tuple[int, int]] = {}
+    for document, start, end in zip(
+        ids[starts].tolist(), starts.tolist(), ends.tolist(), strict=True
+    ):
+        first, _ = spans.get(document, (start, end))
+        spans[document] = (first, end)
+    return spans
