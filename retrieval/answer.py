@@ -11,8 +11,9 @@ from retrieval.rerank import Question, RerankWeights, rerank
 from retrieval.types import Sentence
 
 DEFAULT_TOP_K = 3
-# The share of the question's weight the best sentence must match; see README "Threshold".
-DEFAULT_MIN_CONFIDENCE = 0.2
+# The share of the question's IDF weight the best sentence must contain, chosen on half of
+# SQuAD dev (benchmarks/results/quality.md); RetrievalSettings.min_confidence ships the same.
+DEFAULT_MIN_CONFIDENCE = 0.3
 DEFAULT_WEIGHTS = RerankWeights()
 
 
