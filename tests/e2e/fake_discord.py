@@ -151,14 +151,30 @@ class Session:
     def seq(self) -> int:
         return len(self.events)
 
-    async def dispatch(self, event: str, data: Any) -> int:
-        """Number the event, keep it for replay, and send it now if the bot is connected."""
+    async def dispatch(self, *events: tuple[str, Any]) -> int:
+        """Number the events, keep them for replay, and send them now if the bot is connected.
+
+        Events given together go out together: nothing the test pushes comes between them.
+        """
         async with self.lock:
-            payload = {"op": DISPATCH, "t": event, "s": self.seq + 1, "d": data}
-            self.events.append(payload)
-            if self.connection is not None and not self.connection.socket.closed:
-                await self.connection.send(payload)
-            return payload["s"]
+            for event, data in events:
+                await self._dispatch(event, data)
+            return self.seq
+
+    async def resume(self, connection: Connection, seq: int) -> None:
+        """Replay what the bot missed after `seq` on its new connection, then RESUMED."""
+        async with self.lock:
+            for missed in self.events[seq:]:
+                await connection.send(missed)
+            self.connection = connection
+            # Discord's RESUMED carries an object (discord.py writes into it), not null.
+            await self._dispatch("RESUMED", {"_trace": ['["fake-discord",{}]']})
+
+    async def _dispatch(self, event: str, data: Any) -> None:
+        payload = {"op": DISPATCH, "t": event, "s": self.seq + 1, "d": data}
+        self.events.append(payload)
+        if self.connection is not None and not self.connection.socket.closed:
+            await self.connection.send(payload)
 
 
 def json_response(
@@ -237,12 +253,14 @@ class FakeDiscord:
     # -- what the test does -------------------------------------------------------------------
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> int:
-        """Push an event to the bot's session (sent now, or replayed when it resumes)."""
-        if self.session is None:
-            raise RuntimeError("no gateway session yet: wait for IDENTIFY first")
+        """Push an event to the bot's session (sent now, or replayed when it resumes).
+
+        Before the bot has identified, this waits for its session (bounded).
+        """
+        session = self.session or await self.wait_for(lambda: self.session, timeout=10.0)
         if event == "MESSAGE_CREATE":
             self.messages[data["id"]] = data
-        return await self.session.dispatch(event, data)
+        return await session.dispatch((event, data))
 
     async def drop(self, code: int = UNKNOWN_ERROR) -> None:
         """Close the bot's gateway connection as Discord does when something goes wrong."""
@@ -563,7 +581,7 @@ class FakeDiscord:
         session = Session(secrets.token_hex(16))
         self.sessions[session.id] = self.session = session
         session.connection = connection
-        await session.dispatch(
+        ready = (
             "READY",
             {
                 "v": 10,
@@ -580,7 +598,8 @@ class FakeDiscord:
                 "_trace": ['["fake-discord",{}]'],
             },
         )
-        await session.dispatch("GUILD_CREATE", self.guild())
+        # The server follows READY at once; the test cannot push anything in between.
+        await session.dispatch(ready, ("GUILD_CREATE", self.guild()))
 
     async def _resume(self, connection: Connection, data: dict[str, Any]) -> None:
         session = self.sessions.get(data.get("session_id") or "")
@@ -588,13 +607,8 @@ class FakeDiscord:
             # d=false: the session cannot be resumed, identify again.
             await connection.send({"op": INVALID_SESSION, "d": False, "s": None, "t": None})
             return
-        async with session.lock:
-            for missed in session.events[int(data.get("seq") or 0) :]:
-                await connection.send(missed)
-            session.connection = connection
-            self.session = session
-        # Discord's RESUMED carries an object (discord.py writes into it), not null.
-        await session.dispatch("RESUMED", {"_trace": ['["fake-discord",{}]']})
+        self.session = session
+        await session.resume(connection, int(data.get("seq") or 0))
 
     # -- REST ---------------------------------------------------------------------------------
 

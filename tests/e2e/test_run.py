@@ -61,7 +61,7 @@ async def verbatim_run(tmp_path: Path, discord: FakeDiscord) -> AsyncIterator[Ve
     """Start `verbatim run --config ...` against the fake; kill it if the test did not stop it."""
     config = tmp_path / "verbatim.toml"
     # Commands sync to a development server at start: that is the PUT the fake answers.
-    config.write_text(f"[discord]\ndev_guilds = [{discord.guild_id}]\ncooldown_questions = 10\n")
+    config.write_text(f"[discord]\ndev_guilds = [{discord.guild_id}]\n")
     environment = {
         key: value
         for key, value in os.environ.items()
@@ -235,7 +235,10 @@ async def test_verbatim_run_answers_resumes_and_stops_cleanly(tmp_path):
             ("slash", SEED_QUESTION, True),
         ]
     )
-    assert sum(row.thumbs_up for row in logged) == 1
+    voted = int(thumbs_up.split(":")[2])  # verbatim:fb:<log row>:up
+    assert [(row.id, row.thumbs_up, row.thumbs_down) for row in logged if row.thumbs_up] == [
+        (voted, 1, 0)
+    ]
 
 
 @pytest.mark.parametrize(
