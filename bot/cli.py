@@ -367,7 +367,7 @@ def _discord_token() -> str:
 @_BOT_CONFIG
 @click.pass_context
 def run_command(ctx: click.Context, config_path: Path | None) -> None:
-    """Start the Discord bot (token from DISCORD_TOKEN; Ctrl-C stops it)."""
+    """Start the Discord bot (token from DISCORD_TOKEN; Ctrl-C or SIGTERM stops it cleanly)."""
     from bot.app import run_bot
 
     settings = _bot_settings(ctx, config_path)
