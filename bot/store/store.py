@@ -631,4 +631,11 @@ async def _migrate(db: aiosqlite.Connection) -> None:
         except Exception:
             if db.in_transaction:
                 await db.rollback()
+            # Two processes opening a fresh file at once both see the migration missing; the
+            # second waits on BEGIN IMMEDIATE, then fails on the tables the first just made.
+            async with db.execute(
+                "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
+            ) as cur:
+                if await cur.fetchone() is not None:
+                    continue
             raise

@@ -12,3 +12,7 @@ BOUNDED = settings(
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "slow: a bounded but slower test (still run in CI)")
