@@ -127,6 +127,7 @@ class Verbatim(commands.Bot):
             settings.discord.cooldown_questions, settings.discord.cooldown_seconds
         )
         self.extensions_to_load = tuple(extensions)
+        self._retention: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
         """Load every extension (logging each failure) and sync to development guilds."""
@@ -142,6 +143,17 @@ class Verbatim(commands.Bot):
             log.info("synced %d commands to development guild %d", len(synced), guild_id)
         if self.settings.discord.question_channels and not self.intents.message_content:
             log.warning("question channels are configured but the message content intent is off")
+        if self.settings.privacy.retention_days > 0:
+            # Hourly, so a bot that runs for months still forgets on schedule.
+            self._retention = asyncio.create_task(self.library.keep_retention())
+
+    async def close(self) -> None:
+        """Stop the retention task, then disconnect."""
+        if self._retention is not None:
+            self._retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retention
+        await super().close()
 
     async def on_message(self, message: discord.Message, /) -> None:
         """Verbatim has no prefix commands; questions in messages are handled by the ask cog."""

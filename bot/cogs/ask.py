@@ -72,7 +72,10 @@ class FeedbackButton(
                 FEEDBACK_GONE, ephemeral=True, allowed_mentions=NO_MENTIONS
             )
             return
-        await store.record_feedback(self.interaction_id, str(interaction.user.id), self.vote)
+        # Through the library: it stores the user id hashed when privacy.hash_user_ids is on.
+        await interaction.client.library.record_feedback(
+            self.interaction_id, str(interaction.user.id), self.vote
+        )
         await interaction.response.send_message(
             FEEDBACK_THANKS[self.vote], ephemeral=True, allowed_mentions=NO_MENTIONS
         )

@@ -1,4 +1,4 @@
-"""Moderators review: /qa recent, unanswered, stats and export, for this server only."""
+"""Moderators review: /qa recent, unanswered, stats, export and forget, for this server only."""
 
 from __future__ import annotations
 
@@ -112,6 +112,17 @@ class Review(
             ),
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
+        )
+
+    @app_commands.command(name="forget")
+    @app_commands.describe(user="Whose questions and votes to delete from this server's log")
+    async def forget(self, interaction: discord.Interaction[Verbatim], user: discord.User) -> None:
+        """Delete someone's logged questions and votes in this server (privacy requests)."""
+        removed = await self.bot.library.forget_user(_scope(interaction), str(user.id))
+        await _tell(
+            interaction,
+            f"Deleted {removed} logged question{'s' if removed != 1 else ''} of {user.mention} "
+            "and their votes in this server.",
         )
 
     async def show(
