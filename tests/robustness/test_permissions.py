@@ -1,0 +1,142 @@
+"""Who may do what: every moderator command x (moderator, member, member of another server, DM).
+
+Only a server's moderators change or read that server's documents and log. Members are refused
+even when a server admin opens the commands to everyone; someone from another server, even its
+moderator, reaches nothing of this one with its ids; in a DM the commands do not exist.
+"""
+
+from __future__ import annotations
+
+import pytest
+import simcord
+
+from bot.checks import NOT_MODERATOR
+from tests.conftest import SEED_QUESTION
+from tests.robustness.discord_world import running_world
+
+SECRET = "The vault code of the secret server is kept in the locked drawer of the east office.\n"
+SECRET_QUESTION = "where is the vault code kept?"
+
+
+def commands(document_id: int, user) -> list[tuple[str, dict]]:
+    """Every moderator command with options aimed at the home server's document and member."""
+    return [
+        ("docs list", {}),
+        ("docs show", {"document": str(document_id)}),
+        ("qa recent", {}),
+        ("qa unanswered", {}),
+        ("qa stats", {}),
+        ("qa export", {}),
+        ("docs add", {"text": "Members may not add this sentence to the documents.\n"}),
+        ("docs replace", {"document": str(document_id), "text": "Replaced by an intruder.\n"}),
+        ("qa forget", {"user": user}),
+        ("docs remove", {"document": str(document_id)}),
+    ]
+
+
+async def snapshot(world, scope: int) -> tuple:
+    documents = await world.bot.store.list_documents(scope)
+    sentences = [
+        [s.text for s in await world.bot.store.document_sentences(d.id)] for d in documents
+    ]
+    log = await world.bot.store.interactions(scope, limit=1000)
+    return documents, sentences, [(r.id, r.question, r.thumbs_up) for r in log]
+
+
+async def visible_text(result: simcord.InteractionResult) -> str:
+    """Everything the reply showed: its text and any attached file (the CSV export)."""
+    message = result.response
+    parts = [message.content or ""]
+    for attachment in message.attachments:
+        parts.append((await attachment.read()).decode("utf-8", "replace"))
+    return "\n".join(parts)
+
+
+@pytest.fixture
+async def world(tmp_path):
+    async with running_world(tmp_path) as opened:
+        yield opened
+
+
+@pytest.fixture
+def env(world):
+    return world.env
+
+
+@pytest.fixture
+async def home(world):
+    server = world.server("home")
+    added = await server.moderator.slash(
+        server.channel, "docs add", file=("vault.txt", SECRET.encode()), title="Vault secrets"
+    )
+    assert "added" in added.response.content.lower(), added.response.content
+    await server.member.slash(server.channel, "ask", question=SECRET_QUESTION)
+    document = (await world.bot.store.list_documents(server.guild.id))[0]
+    return server, document.id
+
+
+async def test_a_moderator_may_run_every_command(world, home):
+    server, document_id = home
+    for name, options in commands(document_id, server.member.user):
+        result = await server.moderator.slash(server.channel, name, **options)
+        assert result.acknowledged, name
+        assert result.ephemeral, name
+        assert NOT_MODERATOR not in await visible_text(result), name
+    assert not world.expected_errors()
+    # It added one document, replaced and removed the other, and forgot the member.
+    (left,) = await world.bot.store.list_documents(server.guild.id)
+    assert left.id != document_id
+    assert await world.bot.store.interactions(server.guild.id) == []
+
+
+async def test_a_member_is_refused_every_command_and_nothing_changes(world, home):
+    server, document_id = home
+    world.open_to_everyone(server, "docs", "qa")
+    before = await snapshot(world, server.guild.id)
+    for name, options in commands(document_id, server.member.user):
+        result = await server.member.slash(server.channel, name, **options)
+        assert result.ephemeral, name
+        assert await visible_text(result) == NOT_MODERATOR, name
+    assert await snapshot(world, server.guild.id) == before
+    assert len(world.expected_errors()) == len(commands(document_id, server.member.user))
+
+
+@pytest.mark.parametrize("role", ["moderator", "member"])
+async def test_another_server_reaches_nothing_of_this_one(world, home, role):
+    server, document_id = home
+    other = world.server("elsewhere")
+    world.open_to_everyone(other, "docs", "qa")
+    actor = getattr(other, role)
+    # Another server cannot even see this server's channel.
+    with pytest.raises(Exception):  # noqa: B017 - simcord refuses, with its own error type
+        await actor.slash(server.channel, "docs list")
+    before = await snapshot(world, server.guild.id)
+    for name, options in commands(document_id, server.member.user):
+        result = await actor.slash(other.channel, name, **options)
+        text = await visible_text(result)
+        assert "Vault secrets" not in text and "vault code" not in text, (name, text)
+        if role == "member":
+            assert text == NOT_MODERATOR, name
+    assert await snapshot(world, server.guild.id) == before
+    world.expected_errors()
+    # And its members' questions are never answered from this server's documents.
+    asked = await other.member.slash(other.channel, "ask", question=SECRET_QUESTION)
+    assert "vault code" not in asked.response.content
+
+
+async def test_in_a_dm_the_moderator_commands_do_not_exist(world, home):
+    server, document_id = home
+    user = server.moderator.user
+    dm_commands = user.available_commands()
+    assert "ask" in dm_commands
+    before = await snapshot(world, server.guild.id)
+    for name, options in commands(document_id, server.member.user):
+        assert name not in dm_commands
+        with pytest.raises(Exception):  # noqa: B017 - not registered for DMs
+            await user.slash(name, **options)
+    assert await snapshot(world, server.guild.id) == before
+    # A question in a DM answers from the global documents only.
+    await user.send_dm(SECRET_QUESTION)
+    assert "vault code" not in user.dm_channel.last_message.content
+    await user.send_dm(SEED_QUESTION)
+    assert "Special Operations forces" in user.dm_channel.last_message.content
