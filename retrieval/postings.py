@@ -68,8 +68,11 @@ class Postings:
         by_first = np.argsort(first, kind="stable")
         rank = np.empty(len(unique), dtype=np.int64)
         if len(unique):
-            starts_of_row = np.searchsorted(rows[by_first], rows[by_first], side="left")
-            rank[by_first] = np.arange(len(unique)) - starts_of_row
+            in_order = rows[by_first]
+            position = np.arange(len(unique))
+            new_row = np.concatenate(([True], in_order[1:] != in_order[:-1]))
+            starts_of_row = np.maximum.accumulate(np.where(new_row, position, 0))
+            rank[by_first] = position - starts_of_row
         return cls._from_entries(vocabulary, term, rows, tf, rank, lengths)
 
     @classmethod
