@@ -1,4 +1,4 @@
-"""Re-rank BM25's best sentences with what BM25 cannot see: answer type and term proximity."""
+"""Re-rank BM25's best sentences by what BM25 cannot see: answer type, proximity, context."""
 
 from __future__ import annotations
 
@@ -108,7 +108,8 @@ def closeness(question_terms: Sequence[str], sentence_terms: Sequence[str]) -> f
     best = len(sentence_terms)
     left = 0
     covered = 0
-    for right, (position, term) in enumerate(positions):
+    # A sliding window over the matches: widen right, then shrink left while all are covered.
+    for position, term in positions:
         counts[term] = counts.get(term, 0) + 1
         if counts[term] == 1:
             covered += 1
@@ -119,7 +120,6 @@ def closeness(question_terms: Sequence[str], sentence_terms: Sequence[str]) -> f
             if counts[first] == 0:
                 covered -= 1
             left += 1
-        del right
     return distinct / best
 
 
