@@ -52,6 +52,8 @@ class LoadDiscord(FakeDiscord):
                     },
                     status=429,
                     headers={
+                        # discord.py takes a 429 without Discord's Via header for a Cloudflare ban.
+                        "Via": "1.1 google",
                         "Retry-After": str(retry_after),
                         "X-RateLimit-Limit": "5",
                         "X-RateLimit-Remaining": "0",
