@@ -374,6 +374,7 @@ class SentenceIndex:
             at = np.concatenate(placed)
             scores = accumulator[at]
             accumulator[at] = 0.0
+            self._release(accumulator)
         # A row appears at most once per list, so the top k * len(lists) entries hold at
         # least k distinct rows: every row in the true top k scores at least that entry.
         wanted = k * len(lists)
@@ -468,6 +469,7 @@ class SentenceIndex:
         scores = accumulator[at]
         for rows in touched:
             accumulator[rows] = 0.0
+        self._release(accumulator)
         return scores
 
     def _best(self, at: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[Sentence, float]]:
@@ -497,12 +499,21 @@ class SentenceIndex:
         return self._segments[number].sentences[at - self._offsets[number]]
 
     def _accumulator(self) -> np.ndarray:
+        """A zeroed score array over every row: fresh when small, else this thread's own.
+
+        The thread's array is taken, not lent: if a query fails midway it is simply dropped,
+        so a half-used array can never be handed to the next query.
+        """
         if self._rows < _SCRATCH_ROWS:
             return np.zeros(self._rows, dtype=np.float64)
         scratch = getattr(self._scratch, "scores", None)
-        if scratch is None:
-            scratch = self._scratch.scores = np.zeros(self._rows, dtype=np.float64)
-        return scratch
+        self._scratch.scores = None
+        return scratch if scratch is not None else np.zeros(self._rows, dtype=np.float64)
+
+    def _release(self, accumulator: np.ndarray) -> None:
+        """Give back a thread's array once every touched entry is zero again."""
+        if len(accumulator) >= _SCRATCH_ROWS:
+            self._scratch.scores = accumulator
 
 
 def _distinct(parts: list[np.ndarray]) -> np.ndarray:
