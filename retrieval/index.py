@@ -32,7 +32,8 @@ DEFAULT_EPSILON = 0.25
 _SCRATCH_ROWS = 1 << 16
 # Queries touching fewer postings than this score them all; longer ones try early stopping.
 _EXHAUSTIVE_MAX = 4096
-# Posting lists longer than this get a by-contribution order; the first read takes this many.
+# Posting lists longer than this are also kept in contribution order, for early stopping;
+# each pruning round reads this many of their best postings.
 _IMPACT_MIN = 256
 _DEPTHS = (64, 1024)
 # MaxScore pays while the lists it must read whole hold at most this share of the postings.
@@ -64,7 +65,7 @@ class SentenceIndex:
     rank-bm25 divides by zero on an empty corpus and, on a tiny one, can give every term a
     negative IDF; both are guarded here so a question never crashes or scores silently zero.
     Where rank-bm25 would floor IDFs at a non-positive value (epsilon times a non-positive
-    average IDF, only possible with one or two sentences), every term with IDF <= 0 gets
+    average IDF, which takes a very small collection), every term with IDF <= 0 gets
     `epsilon` instead: the one place scores deliberately differ from rank-bm25.
     """
 
