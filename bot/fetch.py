@@ -187,9 +187,12 @@ class Fetcher:
         if parsed.user or parsed.password:
             raise DocumentRejectedError("URLs with a user name or password are not accepted.")
         try:
-            literal = ipaddress.ip_address(parsed.host.split("%", 1)[0])
+            literal: IPAddress = ipaddress.ip_address(parsed.host.split("%", 1)[0])
         except ValueError:
-            return parsed  # a host name: GuardedResolver checks what it resolves to
+            legacy = _legacy_ipv4(parsed.host)
+            if legacy is None:
+                return parsed  # a host name: GuardedResolver checks what it resolves to
+            literal = legacy
         if not self._allowed(literal):
             raise _blocked(BlockedAddressError(parsed.host, str(literal)))
         return parsed
@@ -220,6 +223,14 @@ class Fetcher:
                 raise too_large
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _legacy_ipv4(host: str) -> ipaddress.IPv4Address | None:
+    """IPv4 written the old ways resolvers still accept: 2130706433, 0x7f.1, 0177.0.0.1, 127.1."""
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
 
 
 def _filename(url: URL) -> str | None:
