@@ -71,3 +71,19 @@ async def test_the_running_bot_applies_the_retention_period(tmp_path):
         await world.env.advance_time(3_601)
         rows = await world.bot.store.interactions(None)
         assert [row.user_id for row in rows] == [str(server.member.id)]
+
+
+async def test_an_old_button_never_votes_on_a_later_question_after_a_forget(tmp_path):
+    async with running_world(tmp_path) as world:
+        server = world.server()
+        old = await server.member.slash(server.channel, "ask", question=SEED_QUESTION)
+        forgotten = (await world.bot.store.interactions(server.guild.id))[0].id
+        await server.moderator.slash(server.channel, "qa forget", user=server.member)
+        await server.moderator.slash(server.channel, "ask", question=SEED_QUESTION)
+        newer = (await world.bot.store.interactions(server.guild.id))[0]
+        assert newer.id != forgotten  # ids are never reused (migration 0003)
+
+        await world.restart()
+        clicked = await server.member.click(old.response, custom_id=f"verbatim:fb:{forgotten}:up")
+        assert "recorded" not in clicked.response.content
+        assert (await world.bot.store.get_interaction(newer.id)).thumbs_up == 0
