@@ -149,6 +149,11 @@ class Verbatim(commands.Bot):
 
     async def close(self) -> None:
         """Stop the retention task, then disconnect."""
+        # discord.py waits ~2 s after READY for guilds before dispatching on_ready; a stop in
+        # that window leaves its task to dispatch on a closed client (a logged AttributeError).
+        ready = getattr(self._connection, "_ready_task", None)
+        if ready is not None:
+            ready.cancel()
         if self._retention is not None:
             self._retention.cancel()
             with contextlib.suppress(asyncio.CancelledError):
