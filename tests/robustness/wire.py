@@ -29,10 +29,18 @@ class LoadDiscord(FakeDiscord):
         self.rate_limited: list[Request] = []
         self.expired: set[str] = set()  # interaction ids whose acknowledgement comes too late
         self.callback_delay = 0.0
+        self.replies: dict[str, tuple[float, Request]] = {}  # by message id or token
+        self.acks: dict[str, float] = {}  # interaction id -> when its callback came
 
     async def _record(self, item: Any) -> None:
         if isinstance(item, Request):
-            self.times.append(time.monotonic())
+            now = time.monotonic()
+            self.times.append(now)
+            # Indexed as they come, so waiting on hundreds of replies costs the loop nothing.
+            for key in _reply_keys(item):
+                self.replies.setdefault(key, (now, item))
+            if item.path.endswith("/callback"):
+                self.acks.setdefault(item.path.split("/")[2], now)
         await super()._record(item)
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:
@@ -139,26 +147,22 @@ class LoadDiscord(FakeDiscord):
 
     def reply_to(self, asked: dict[str, Any]) -> tuple[float, Request] | None:
         """The bot's reply to a message or an interaction, with when it arrived."""
-        token = asked.get("token")
-        for when, request in zip(self.times, self.requests, strict=False):
-            if request.method != "POST" or not isinstance(request.json, dict):
-                continue
-            if token is None:
-                reference = request.json.get("message_reference") or {}
-                if (
-                    request.path.endswith("/messages")
-                    and str(reference.get("message_id")) == asked["id"]
-                ):
-                    return when, request
-            elif request.path.endswith(token) and request.path.startswith("/webhooks/"):  # noqa: SIM114
-                return when, request
-            elif request.path.endswith(f"/{token}/callback") and request.json.get("type") == 4:
-                return when, request
-        return None
+        return self.replies.get(asked.get("token") or asked["id"])
 
     def acknowledged(self, asked: dict[str, Any]) -> float | None:
         """When the interaction's callback (deferral or reply) arrived."""
-        for when, request in zip(self.times, self.requests, strict=False):
-            if request.path == f"/interactions/{asked['id']}/{asked['token']}/callback":
-                return when
-        return None
+        return self.acks.get(asked["id"])
+
+
+def _reply_keys(request: Request) -> list[str]:
+    """What a request answers: a message it replies to, or an interaction's token."""
+    if request.method != "POST" or not isinstance(request.json, dict):
+        return []
+    if request.path.endswith("/messages"):
+        reference = request.json.get("message_reference") or {}
+        return [str(reference["message_id"])] if reference.get("message_id") else []
+    if request.path.startswith("/webhooks/"):
+        return [request.path.rsplit("/", 1)[-1]]
+    if request.path.endswith("/callback") and request.json.get("type") == 4:
+        return [request.path.split("/")[3]]
+    return []
