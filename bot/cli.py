@@ -45,6 +45,11 @@ def run_async(function: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., 
     return wrapper
 
 
+def scope_option(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The --scope option of commands that work in one scope (the global one by default)."""
+    return click.option("--scope", type=int, default=GLOBAL_SCOPE, show_default=True, help=help)
+
+
 @asynccontextmanager
 async def open_library(settings: Settings) -> AsyncIterator[Library]:
     """Open the database, seed a fresh one, and load every index: the one start-up path."""
@@ -95,13 +100,7 @@ def cli(ctx: click.Context, database: Path | None, config_path: Path | None, ver
 @cli.command()
 @click.argument("question")
 @click.option("--top-k", type=click.IntRange(1, 50), help="How many sentences at most.")
-@click.option(
-    "--scope",
-    type=int,
-    default=GLOBAL_SCOPE,
-    show_default=True,
-    help="Scope (server id) to search, besides the global seeds.",
-)
+@scope_option("Scope (server id) to search, besides the global seeds.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @click.pass_obj
 @run_async
@@ -116,13 +115,7 @@ async def ask(obj: CliContext, question: str, top_k: int | None, scope: int, as_
 
 
 @cli.command()
-@click.option(
-    "--scope",
-    type=int,
-    default=GLOBAL_SCOPE,
-    show_default=True,
-    help="Scope (server id) to search, besides the global seeds.",
-)
+@scope_option("Scope (server id) to search, besides the global seeds.")
 @click.pass_obj
 @run_async
 async def chat(obj: CliContext, scope: int) -> None:
@@ -155,13 +148,7 @@ def docs() -> None:
 @docs.command("add")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--title", help="Title to cite (default: the document's own title or file name).")
-@click.option(
-    "--scope",
-    type=int,
-    default=GLOBAL_SCOPE,
-    show_default=True,
-    help="Scope (server id) the document belongs to.",
-)
+@scope_option("Scope (server id) the document belongs to.")
 @click.pass_obj
 @run_async
 async def docs_add(obj: CliContext, path: Path, title: str | None, scope: int) -> None:
@@ -200,7 +187,7 @@ async def docs_add(obj: CliContext, path: Path, title: str | None, scope: int) -
 
 
 @docs.command("list")
-@click.option("--scope", type=int, default=GLOBAL_SCOPE, show_default=True, help="Scope to list.")
+@scope_option("Scope to list.")
 @click.pass_obj
 @run_async
 async def docs_list(obj: CliContext, scope: int) -> None:
@@ -218,13 +205,7 @@ async def docs_list(obj: CliContext, scope: int) -> None:
 
 @docs.command("show")
 @click.argument("document_id", type=int)
-@click.option(
-    "--scope",
-    type=int,
-    default=GLOBAL_SCOPE,
-    show_default=True,
-    help="Scope the document belongs to.",
-)
+@scope_option("Scope the document belongs to.")
 @click.pass_obj
 @run_async
 async def docs_show(obj: CliContext, document_id: int, scope: int) -> None:
@@ -242,13 +223,7 @@ async def docs_show(obj: CliContext, document_id: int, scope: int) -> None:
 
 @docs.command("remove")
 @click.argument("document_id", type=int)
-@click.option(
-    "--scope",
-    type=int,
-    default=GLOBAL_SCOPE,
-    show_default=True,
-    help="Scope the document belongs to.",
-)
+@scope_option("Scope the document belongs to.")
 @click.pass_obj
 @run_async
 async def docs_remove(obj: CliContext, document_id: int, scope: int) -> None:
@@ -262,13 +237,7 @@ async def docs_remove(obj: CliContext, document_id: int, scope: int) -> None:
 @click.argument("document_id", type=int)
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--title", help="New title (default: keep the current one).")
-@click.option(
-    "--scope",
-    type=int,
-    default=GLOBAL_SCOPE,
-    show_default=True,
-    help="Scope the document belongs to.",
-)
+@scope_option("Scope the document belongs to.")
 @click.pass_obj
 @run_async
 async def docs_replace(
