@@ -34,7 +34,7 @@ from retrieval import (
     split_sentences,
 )
 from retrieval.extract import SUPPORTED_SUFFIXES
-from retrieval.postings import Segment
+from retrieval.postings import Postings, Segment
 from retrieval.rerank import RerankWeights
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,9 @@ _TERMS_ANALYZER_KEY = "terms_analyzer"
 _USER_HASH_KEY = "user_hash_key"
 # Indexes up to this size are precomputed before the question that built them is answered.
 _PREPARE_INLINE_ROWS = 50_000
+# A new document's segment is made on the event loop up to this many sentences (well under a
+# millisecond per thousand), in a thread beyond.
+_SEGMENT_INLINE_ROWS = 5_000
 # More segments than this in a scope (or a quarter of its rows removed) starts a merge.
 _MAX_SEGMENTS = 8
 
@@ -61,12 +64,15 @@ class AskResult:
 
 @dataclass(frozen=True, slots=True)
 class PreparedDocument:
-    """A document read and split, ready to store."""
+    """A document read, split and analyzed, ready to store and index."""
 
     title: str
     kind: str
     content_hash: str
     sentences: list[str]
+    # The sentences' postings, and their terms joined for the store's cache (None: not cached).
+    postings: Postings | None = None
+    joined_terms: list[str | None] | None = None
 
 
 @dataclass(slots=True)
@@ -312,7 +318,7 @@ class Library:
     def prepare(
         self, data: bytes, *, filename: str | None, content_type: str | None, title: str | None
     ) -> PreparedDocument:
-        """Extract and split a document (slow: call it in a thread)."""
+        """Extract, split and analyze a document (slow: call it in a thread)."""
         limit = self.max_document_bytes
         if limit is not None and len(data) > limit:
             # Refused before any parsing: size is the cheapest defence against a hostile file.
@@ -331,7 +337,17 @@ class Library:
         chosen = "".join(ch for ch in _storable(chosen) if unicodedata.category(ch) != "Cc")
         chosen = " ".join(chosen.split())[:MAX_TITLE_CHARS] or "Untitled"
         digest = hashlib.sha256("\n".join(sentences).encode("utf-8")).hexdigest()
-        return PreparedDocument(chosen, extracted.kind, digest, sentences)
+        # Analyzed here, in the same thread hop: the store caches the terms with the sentences
+        # and the index takes these postings, so nothing is read back or analyzed twice.
+        terms = list(map(self.analyzer.analyze, sentences))
+        return PreparedDocument(
+            chosen,
+            extracted.kind,
+            digest,
+            sentences,
+            Postings.build(terms),
+            list(map(_cacheable, terms)),
+        )
 
     async def add_document(
         self,
@@ -356,7 +372,7 @@ class Library:
                 return None
         else:
             document = await self._store_new(scope, prepared, source, added_by)
-        await self._index_document(document)
+        await self._index_document(document, prepared)
         return document
 
     async def _store_new(
@@ -370,6 +386,7 @@ class Library:
             content_hash=prepared.content_hash,
             added_by=added_by,
             sentences=prepared.sentences,
+            terms=prepared.joined_terms,
         )
 
     async def replace_document(
@@ -400,8 +417,9 @@ class Library:
             kind=prepared.kind,
             content_hash=prepared.content_hash,
             sentences=prepared.sentences,
+            terms=prepared.joined_terms,
         )
-        await self._index_document(document)
+        await self._index_document(document, prepared)
         return document
 
     async def remove_document(self, scope: int, document_id: int) -> StoredDocument:
@@ -413,18 +431,28 @@ class Library:
             self._changed(scope)
         return document
 
-    async def _index_document(self, document: StoredDocument) -> None:
-        rows = await self.store.document_sentences(document.id)
-        segment, analyzed = await asyncio.to_thread(
-            self._analyze_rows, [(row, None) for row in rows]
-        )
+    async def _index_document(self, document: StoredDocument, prepared: PreparedDocument) -> None:
+        ids = await self.store.sentence_ids(document.id)
+        ref = DocumentRef(document.id, document.title, document.source)
+        if prepared.postings is None:
+            rows = [
+                (StoredSentence(each, document.id, ref.title, ref.source, n, text), None)
+                for n, (each, text) in enumerate(zip(ids, prepared.sentences, strict=True), 1)
+            ]
+            segment, analyzed = await asyncio.to_thread(self._analyze_rows, rows)
+            await self.store.save_sentence_terms(analyzed)
+        elif len(ids) <= _SEGMENT_INLINE_ROWS:
+            # Cheap (no analysis, no sorting): one object per sentence and two small arrays.
+            segment = Segment.of_document(ref, ids, prepared.sentences, prepared.postings)
+        else:
+            segment = await asyncio.to_thread(
+                Segment.of_document, ref, ids, prepared.sentences, prepared.postings
+            )
         documents = self._scopes.setdefault(document.scope, _ScopeDocuments())
         # A replaced document keeps its id: its old sentences go, the new ones come.
         kept = [s.without(document.id) for s in documents.segments]
         documents.segments = [s for s in kept if s.live_count or s.documents] + [segment]
         self._changed(document.scope)
-        # Searchable already; the cache only spares the analyzer at the next start.
-        await self.store.save_sentence_terms(analyzed)
 
     def _analyze_rows(
         self, rows: Sequence[tuple[StoredSentence, str | None]]
@@ -501,6 +529,12 @@ class Library:
             except Exception:  # a failed purge must not stop the next one
                 log.exception("retention purge failed")
             await asyncio.sleep(every_seconds)
+
+
+def _cacheable(terms: list[str]) -> str | None:
+    """Terms joined for the store's cache; None if they would not split back exactly."""
+    joined = " ".join(terms)
+    return joined if not terms or joined.split(" ") == terms else None
 
 
 def _storable(text: str) -> str:

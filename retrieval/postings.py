@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import chain
+from itertools import chain, repeat
 
 import numpy as np
 
-from retrieval.types import Sentence
+from retrieval.types import DocumentRef, Sentence
 
 # A tie between equal scores goes to the sentence with the smaller order key. The store's
 # sentences use (document id, position), packed so one integer compares like the pair.
@@ -165,6 +165,28 @@ class Segment:
             terms = [terms[i] for i in by_key]
             order = order[by_key]
         return cls(Postings.build(terms), list(sentences), order, _document_spans(sentences))
+
+    @classmethod
+    def of_document(
+        cls,
+        document: DocumentRef,
+        sentence_ids: Sequence[int],
+        texts: Sequence[str],
+        postings: Postings,
+    ) -> Segment:
+        """A segment of one stored document whose postings were built beforehand.
+
+        The same segment `build` gives for the document's sentences at positions 1..n, without
+        going over the sentences again: postings can be built before the store assigns ids.
+        """
+        count = len(texts)
+        if len(sentence_ids) != count or len(postings.lengths) != count:
+            raise ValueError("every sentence needs its id and its terms")
+        positions = range(1, count + 1)
+        sentences = list(map(Sentence, sentence_ids, repeat(document, count), positions, texts))
+        order = np.arange(1, count + 1, dtype=np.int64)
+        order |= document.id << _POSITION_BITS
+        return cls(postings, sentences, order, {document.id: (0, count)} if count else {})
 
     def __len__(self) -> int:
         return len(self.sentences)

@@ -207,10 +207,12 @@ class Store:
         content_hash: str,
         added_by: str,
         sentences: Sequence[str],
+        terms: Sequence[str | None] | None = None,
     ) -> StoredDocument:
         """Store a document and its sentences in one transaction.
 
-        Raises DuplicateDocumentError when the same content is already in the scope.
+        `terms`, if given, caches each sentence's analyzed terms (space-joined; None: not
+        cached) in the same transaction. Raises DuplicateDocumentError when the same content is already in the scope.
         """
         now = utc_now()
         async with self._transaction() as db:
@@ -225,10 +227,7 @@ class Store:
             )
             document_id = cursor.lastrowid
             assert document_id is not None
-            await db.executemany(
-                _INSERT_SENTENCES,
-                ((document_id, position, text) for position, text in enumerate(sentences, 1)),
-            )
+            await _insert_sentences(db, document_id, sentences, terms)
         return StoredDocument(
             document_id,
             scope,
@@ -252,6 +251,7 @@ class Store:
         kind: str,
         content_hash: str,
         sentences: Sequence[str],
+        terms: Sequence[str | None] | None = None,
     ) -> StoredDocument:
         """Swap a document's content for new content, keeping its id, in one transaction."""
         now = utc_now()
@@ -268,10 +268,7 @@ class Store:
                 """,
                 (title, source, kind, content_hash, len(sentences), now, document_id),
             )
-            await db.executemany(
-                _INSERT_SENTENCES,
-                ((document_id, position, text) for position, text in enumerate(sentences, 1)),
-            )
+            await _insert_sentences(db, document_id, sentences, terms)
         return StoredDocument(
             document_id,
             scope,
@@ -339,6 +336,13 @@ class Store:
     async def document_sentences(self, document_id: int) -> list[StoredSentence]:
         """One document's sentences in order."""
         return await self._sentences("d.id = ?", (document_id,))
+
+    async def sentence_ids(self, document_id: int) -> list[int]:
+        """One document's sentence ids in position order."""
+        async with self._reader.execute(
+            "SELECT id FROM sentences WHERE document_id = ? ORDER BY position", (document_id,)
+        ) as cur:
+            return [row[0] for row in await cur.fetchall()]
 
     async def scope_sentences(self, scope: int) -> list[StoredSentence]:
         """Every sentence of a scope, in document order then position."""
@@ -411,8 +415,10 @@ class Store:
                 for a in answers
             ]
         )
-        async with self._transaction() as db:
-            cursor = await db.execute(
+        # One statement: in autocommit mode it is its own transaction, committed before it
+        # returns, in one trip to the writer's thread instead of three (BEGIN, INSERT, COMMIT).
+        async with self._write_lock:
+            cursor = await self._writer.execute(
                 """
                 INSERT INTO interactions (asked_at, scope, channel_id, user_id, via, question,
                                           answered, answers, latency_ms)
@@ -554,6 +560,28 @@ def _interaction(row: sqlite3.Row | tuple) -> InteractionRecord:
         latency_ms=row[9],
         thumbs_up=int(row[10]),
         thumbs_down=int(row[11]),
+    )
+
+
+async def _insert_sentences(
+    db: aiosqlite.Connection,
+    document_id: int,
+    sentences: Sequence[str],
+    terms: Sequence[str | None] | None,
+) -> None:
+    """A document's sentences, and their cached terms when given, inside a transaction."""
+    await db.executemany(
+        _INSERT_SENTENCES, [(document_id, n, text) for n, text in enumerate(sentences, 1)]
+    )
+    if terms is None:
+        return
+    if len(terms) != len(sentences):
+        raise ValueError("every sentence needs its terms")
+    # Sentence ids by position: the rows were just inserted in this transaction.
+    await db.executemany(
+        "INSERT INTO sentence_terms (sentence_id, terms) "
+        "SELECT id, ?3 FROM sentences WHERE document_id = ?1 AND position = ?2",
+        [(document_id, n, joined) for n, joined in enumerate(terms, 1) if joined is not None],
     )
 
 
