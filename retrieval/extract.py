@@ -6,7 +6,6 @@ import codecs
 import io
 import logging
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Literal
@@ -54,6 +53,10 @@ _BLOCK_HTML = frozenset(
     "blockquote pre br hr figure figcaption address details summary title".split()
 )
 _TITLE_LINE = re.compile(r"^[^\n]{1,150}$")
+# Unicode category Cc is exactly U+0000-U+001F and U+007F-U+009F (fixed by the standard) and
+# Cs is the surrogates: one regex finds them at C speed instead of a category lookup per char.
+_DROPPED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_BINARY_CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")  # Cc but \t\n\r\f
 _SENTENCE_END = re.compile(r"[.!?:;,]['\"”’)\]]*$")
 
 
@@ -176,9 +179,7 @@ def decode_text(data: bytes, declared: str | None = None) -> str:
         text = data.decode(encoding)
     except UnicodeDecodeError as error:
         text = _decode_declared(data, declared, error)
-    controls = sum(
-        1 for ch in text[:8192] if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f"
-    )
+    controls = len(_BINARY_CONTROLS.findall(text, 0, 8192))
     if controls > max(8, len(text[:8192]) // 100):
         raise ExtractionError(
             "This looks like a binary file, not text; upload .txt, .md, .html or .pdf."
@@ -203,9 +204,7 @@ def _decode_declared(data: bytes, declared: str | None, error: UnicodeDecodeErro
 def clean_text(text: str) -> str:
     """Normalise line endings and drop control characters, keeping the words verbatim."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n\n")
-    return "".join(
-        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs")
-    )
+    return _DROPPED.sub("", text)
 
 
 def plain_text(text: str) -> tuple[str, str | None]:
