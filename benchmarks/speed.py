@@ -431,6 +431,16 @@ def write_report(
         f"`Library.ask` (analyze, rank, threshold, write the interaction to SQLite): "
         f"{answers['sequential_per_s']:,.0f} answers/s one at a time, "
         f"{answers['concurrent8_per_s']:,.0f}/s with 8 askers; {answers['logged']:,} rows logged.",
+        "",
+        "Where the time of one question goes (mean microseconds over 1,000 questions, each part "
+        "timed on its own, one at a time): "
+        f"analyze {answers['analyze_us']:,.0f}; search top-{answers['search_k']} candidates "
+        f"{answers['search_us']:,.0f}; re-ranking and confidence (`retrieval/answer.py`, "
+        f"`retrieval/rerank.py`) {answers['rerank_us']:,.0f}; so `answer_question` "
+        f"{answers['answer_question_us']:,.0f}; the thread hop {answers['thread_hop_us']:,.0f}; "
+        f"the log write {answers['log_write_us']:,.0f}; the whole `Library.ask` "
+        f"{answers['ask_us']:,.0f} ({1e6 / answers['ask_us']:,.0f}/s). The re-ranking is "
+        f"{answers['rerank_us'] / answers['ask_us']:.0%} of an answer.",
     ]
     if big:
         lines += [

@@ -17,8 +17,9 @@ import psutil
 from bot.config import RetrievalSettings
 from bot.library import Library, analyzer_fingerprint
 from bot.store import GLOBAL_SCOPE, Store
-from retrieval import Analyzer, SentenceIndex, extract_text, split_sentences
+from retrieval import Analyzer, SentenceIndex, answer_question, extract_text, split_sentences
 from retrieval.postings import Segment
+from retrieval.rerank import RerankWeights
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -140,7 +141,80 @@ async def answer_path(path: Path, questions: list[str], scope: int) -> dict[str,
         await asyncio.gather(*(worker(questions[i::8]) for i in range(8)))
         concurrent = len(questions) / (time.perf_counter() - started)
         logged = len(await store.interactions(scope, limit=100_000))
-    return {"sequential_per_s": sequential, "concurrent8_per_s": concurrent, "logged": logged}
+        parts = await _answer_parts(library, store, questions[:1000], scope)
+    return {
+        "sequential_per_s": sequential,
+        "concurrent8_per_s": concurrent,
+        "logged": logged,
+        **parts,
+    }
+
+
+async def _answer_parts(
+    library: Library, store: Store, questions: list[str], scope: int
+) -> dict[str, float]:
+    """Mean microseconds per question of each part of Library.ask, measured one by one."""
+    settings = library.settings
+    index = await library.index(scope)
+    weights = RerankWeights(
+        answer_type=settings.answer_type_weight,
+        proximity=settings.proximity_weight,
+        phrase=settings.phrase_weight,
+        neighbours=settings.neighbour_weight,
+        candidates=settings.rerank_candidates,
+    )
+    candidates = max(settings.top_k, settings.rerank_candidates)
+    analyze = library.analyzer.analyze
+    terms = [analyze(question) for question in questions]
+    n = len(questions)
+
+    def mean_us(started: float) -> float:
+        return (time.perf_counter() - started) / n * 1e6
+
+    t = time.perf_counter()
+    for question in questions:
+        analyze(question)
+    analyze_us = mean_us(t)
+    t = time.perf_counter()
+    for each in terms:
+        index.search(each, candidates)
+    search_us = mean_us(t)
+    t = time.perf_counter()
+    for question in questions:
+        answer_question(
+            question,
+            index,
+            library.analyzer,
+            top_k=settings.top_k,
+            min_confidence=settings.min_confidence,
+            context=settings.context,
+            weights=weights,
+        )
+    answer_us = mean_us(t)
+    t = time.perf_counter()
+    for question in questions:
+        await asyncio.to_thread(len, question)
+    hop_us = mean_us(t)
+    t = time.perf_counter()
+    for question in questions:
+        await store.log_interaction(
+            scope=scope, via="bench", question=question, answers=[], latency_ms=0.0
+        )
+    log_us = mean_us(t)
+    t = time.perf_counter()
+    for question in questions:
+        await library.ask(question, scope=scope, via="bench")
+    ask_us = mean_us(t)
+    return {
+        "analyze_us": analyze_us,
+        "search_us": search_us,
+        "search_k": candidates,
+        "rerank_us": answer_us - analyze_us - search_us,
+        "answer_question_us": answer_us,
+        "thread_hop_us": hop_us,
+        "log_write_us": log_us,
+        "ask_us": ask_us,
+    }
 
 
 def run_child(mode: str, path: Path, payload: dict) -> dict:

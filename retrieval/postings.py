@@ -264,9 +264,13 @@ class Segment:
             live = np.ones(len(segment), dtype=bool) if segment.dead is None else ~segment.dead
             new_row = np.full(len(segment), -1, dtype=np.int64)
             new_row[live] = np.arange(offset, offset + int(live.sum()))
-            setdefault = vocabulary.setdefault
+            # New terms get the next ids in order of first appearance (as setdefault would),
+            # added in bulk: the per-term Python work is a membership test and a lookup.
+            new = [term for term in postings.terms if term not in vocabulary]
+            first = len(vocabulary)
+            vocabulary.update(zip(new, range(first, first + len(new)), strict=True))
             remap = np.fromiter(
-                (setdefault(term, len(vocabulary)) for term in postings.terms),
+                map(vocabulary.__getitem__, postings.terms),
                 dtype=np.int64,
                 count=len(postings.terms),
             )
@@ -276,7 +280,12 @@ class Segment:
             parts_row.append(new_row[postings.rows[keep]])
             parts_tf.append(postings.tf[keep].astype(np.int64))
             parts_rank.append(postings.rank[keep].astype(np.int64))
-            sentences.extend(s for s, alive in zip(segment.sentences, live, strict=True) if alive)
+            if segment.dead is None:
+                sentences.extend(segment.sentences)
+            else:
+                sentences.extend(
+                    s for s, alive in zip(segment.sentences, live.tolist(), strict=True) if alive
+                )
             orders.append(segment.order[live])
             lengths.append(postings.lengths[live].astype(np.int64))
             offset += int(live.sum())
@@ -296,7 +305,7 @@ class Segment:
             np.concatenate(parts_rank)[by_row] if parts_rank else term,
             np.concatenate(lengths)[permutation] if lengths else term,
         )
-        ordered = [sentences[i] for i in permutation]
+        ordered = list(map(sentences.__getitem__, permutation.tolist()))
         return cls(postings, ordered, order[permutation], _document_spans(ordered))
 
 
