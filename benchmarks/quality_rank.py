@@ -10,12 +10,14 @@ import numpy as np
 from rank_bm25 import BM25Okapi
 
 from retrieval.analyzer import Analyzer
-from retrieval.answer import confidence_of
+from retrieval.answer import confidence_of, question_weights
 from retrieval.index import SentenceIndex
 from retrieval.rerank import Question, RerankWeights, rerank
 from retrieval.types import DocumentRef, Sentence
 
 _WORD = re.compile(r"\w+")
+# Added to the BM25 score of sentences outside the re-ranked candidates: they rank below them.
+NOT_A_CANDIDATE = -1e9
 
 
 def plain_tokens(text: str) -> list[str]:
@@ -94,6 +96,7 @@ class Engine:
             self.analyzer,
             self.config.weights,
             self.index.neighbours,
+            question_weights(terms, self.index),
         )
         final = {sentence.id: score for sentence, score in rescored}
         return np.array([final[i] for i in subset])
@@ -106,11 +109,11 @@ class Engine:
     def article_scores(self, question: str, terms: list[str], bm25: np.ndarray) -> np.ndarray:
         """Scores over the whole document: the top candidates re-ranked, as the engine does.
 
-        The rest keep their BM25 scores, which stay below (re-ranking only raises scores).
+        The rest keep their BM25 order, below every candidate (the engine never returns them).
         """
         order = np.argsort(-bm25, kind="stable")[: self.config.weights.candidates]
         order = order[bm25[order] > 0]
-        final = bm25.copy()
+        final = bm25 + NOT_A_CANDIDATE
         if order.size:
             final[order] = self.rerank(question, terms, bm25, order.tolist())
         return final
@@ -120,6 +123,6 @@ class Engine:
         if not scores.size:
             return 0.0
         best = int(np.argmax(scores))
-        if scores[best] <= 0:
+        if scores[best] < NOT_A_CANDIDATE / 2:
             return 0.0
         return confidence_of(terms, self.sentences[best].text, self.index, self.analyzer)

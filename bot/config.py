@@ -33,17 +33,18 @@ class RetrievalSettings:
 
     top_k: int = 3
     # k1, b, the re-ranking weights and min_confidence were chosen on SelQA dev and half of
-    # SQuAD dev; see benchmarks/results/quality.md.
+    # SQuAD dev; see benchmarks/results/quality.md. The re-ranker's other weights (coverage,
+    # context, novelty) are fixed in retrieval.rerank.RerankWeights.
     k1: float = 0.6
     b: float = 0.5
     min_confidence: float = 0.3
     context: bool = False
     max_question_chars: int = 2000
-    answer_type_weight: float = 0.4
-    proximity_weight: float = 0.2
-    phrase_weight: float = 0.2
-    neighbour_weight: float = 0.15
-    rerank_candidates: int = 12
+    answer_type_weight: float = 0.54
+    proximity_weight: float = 0.07
+    phrase_weight: float = 0.42
+    neighbour_weight: float = 0.16
+    rerank_candidates: int = 20
 
 
 @dataclass(frozen=True)

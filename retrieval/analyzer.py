@@ -48,6 +48,9 @@ _TOKEN = re.compile(
     r"|(?P<word>[^\W_]+)"
 )
 
+# How many analysed texts are remembered (~20 terms each, sharing the term strings: a few MB).
+_TEXT_CACHE = 20_000
+
 
 class Analyzer:
     """Turns text into index terms; the same instance serves documents and questions."""
@@ -69,6 +72,9 @@ class Analyzer:
         self._normalize = normalize
         # Stemming is the hot loop; a dict lookup is far cheaper than Snowball.
         self._terms: dict[str, str | None] = {}
+        # Whole texts too: re-ranking analyses the same candidate sentences question after
+        # question.
+        self._texts: dict[str, tuple[str, ...]] = {}
 
     @staticmethod
     def normalize(text: str) -> str:
@@ -79,8 +85,32 @@ class Analyzer:
         return unicodedata.normalize("NFKC", text).translate(_PUNCTUATION).casefold()
 
     def analyze(self, text: str) -> list[str]:
-        """The index terms of a text, in order."""
-        return [term for _, _, term in self.term_spans(text)]
+        """The index terms of a text, in order (the same as term_spans gives, without spans)."""
+        cached = self._texts.get(text)
+        if cached is not None:
+            return list(cached)
+        normalized = self.normalize(text) if self._normalize else text.lower()
+        if len(normalized) != len(text):
+            terms = [term for _, _, term in self.term_spans(text)]
+        else:
+            # findall without Match objects: re-ranking analyses every candidate sentence and
+            # its neighbours for each question, so this is the answer path's hot loop.
+            known = self._terms
+            terms = []
+            for acronym, number, word in _TOKEN.findall(normalized):
+                if word:
+                    term = known[word] if word in known else self._term(word, "word")
+                elif number:
+                    term = self._term(number, "number")
+                else:
+                    term = self._term(acronym, "acronym")
+                if term is not None:
+                    terms.append(term)
+        if len(self._texts) >= _TEXT_CACHE:
+            # Bounded without bookkeeping: start over; popular sentences come straight back.
+            self._texts.clear()
+        self._texts[text] = tuple(terms)
+        return terms
 
     def term_spans(self, text: str) -> Iterator[tuple[int, int, str]]:
         """Each term with its character span in the text as given (for highlighting)."""

@@ -55,7 +55,8 @@ def answer_question(
 ) -> Answer:
     """Rank the index's sentences against the question and keep those that answer it.
 
-    BM25 picks the candidates; re-ranking orders them by answer type and proximity too.
+    BM25 picks the candidates; re-ranking orders them by a fitted mix of BM25, answer type,
+    proximity, IDF coverage and the sentences around them (retrieval.rerank).
     Confidence is the share of the question's IDF weight the sentence contains, so it means
     the same in every document and server, and one threshold fits all.
     """
@@ -63,8 +64,10 @@ def answer_question(
     candidates = index.search(terms, max(top_k, weights.candidates))
     if not candidates:
         return Answer(question=question, terms=terms)
-    rescored = rerank(Question.of(question, terms), candidates, analyzer, weights, index.neighbours)
     weighted = question_weights(terms, index)
+    rescored = rerank(
+        Question.of(question, terms), candidates, analyzer, weights, index.neighbours, weighted
+    )
     hits = []
     best = 0.0
     for rank, (sentence, score) in enumerate(rescored[:top_k]):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -24,21 +24,63 @@ class AnswerType(Enum):
 
 @dataclass(frozen=True, slots=True)
 class RerankWeights:
-    """How much each signal adds to a candidate's BM25 score (0 turns a signal off).
+    """How much each signal of a candidate sentence adds to its score (0 turns a signal off).
 
-    score = bm25 * (1 + answer_type * has_answer_type + proximity * closeness
-    + phrase * shared_bigrams) + neighbours * (BM25 of the sentences just before and after).
-    Chosen on SelQA dev and half of SQuAD dev (benchmarks/quality_tune.py).
+    score = bm25 * BM25 / (the best candidate's BM25) + answer_type * [holds the kind of answer
+    asked for] + proximity * closeness + phrase * shared_bigrams + coverage * [share of the
+    question's IDF weight in the sentence] + context_before / context_after * [share the
+    sentence just before / after adds to it] + novelty * [share of the sentence's terms not in
+    the question] + neighbours * (BM25 of the candidates just before and after) / (the best).
+    A linear model fitted on SelQA dev and half of SQuAD dev (benchmarks/quality_learn.py).
     """
 
-    answer_type: float = 0.4
-    proximity: float = 0.2
-    phrase: float = 0.2
-    neighbours: float = 0.15
-    candidates: int = 12
+    answer_type: float = 0.54
+    proximity: float = 0.07
+    phrase: float = 0.42
+    neighbours: float = 0.16
+    candidates: int = 20
+    bm25: float = 1.0
+    coverage: float = 0.94
+    context_before: float = 0.86
+    context_after: float = 0.23
+    novelty: float = -0.17
+
+    def vector(self) -> tuple[float, ...]:
+        """The weights in the order of `candidate_features`' columns."""
+        return (
+            self.bm25,
+            self.answer_type,
+            self.proximity,
+            self.phrase,
+            self.coverage,
+            self.context_before,
+            self.context_after,
+            self.novelty,
+            self.neighbours,
+        )
 
 
-NO_RERANK = RerankWeights(answer_type=0.0, proximity=0.0, phrase=0.0, neighbours=0.0)
+FEATURES = (
+    "bm25",
+    "answer_type",
+    "proximity",
+    "phrase",
+    "coverage",
+    "context_before",
+    "context_after",
+    "novelty",
+    "neighbours",
+)
+NO_RERANK = RerankWeights(
+    answer_type=0.0,
+    proximity=0.0,
+    phrase=0.0,
+    neighbours=0.0,
+    coverage=0.0,
+    context_before=0.0,
+    context_after=0.0,
+    novelty=0.0,
+)
 
 _UNITS = (
     r"many|much|long|far|old|large|big|tall|high|often|fast|heavy|wide|deep|"
@@ -148,26 +190,73 @@ class Question:
         return cls(text, tuple(terms), answer_type(text), words)
 
 
-def rerank_score(
+def share(idf: Mapping[str, float], total: float, present: Collection[str]) -> float:
+    """The share of the question's IDF weight whose terms are present, 0..1."""
+    if total <= 0:
+        return 0.0
+    return sum(weight for term, weight in idf.items() if term in present) / total
+
+
+def candidate_features(
     question: Question,
-    sentence: str,
-    bm25: float,
+    candidates: Sequence[tuple[Sentence, float]],
     analyzer: Analyzer,
-    weights: RerankWeights,
-) -> float:
-    """A candidate sentence's BM25 score raised by the signals it shows."""
-    if bm25 <= 0:
-        return bm25
-    boost = 0.0
-    if weights.answer_type and question.kind is not None:
-        boost += weights.answer_type * has_answer_type(question.kind, sentence, question.words)
-    if weights.proximity or weights.phrase:
-        terms = analyzer.analyze(sentence)
-        if weights.proximity:
-            boost += weights.proximity * closeness(question.terms, terms)
-        if weights.phrase:
-            boost += weights.phrase * shared_bigrams(question.terms, terms)
-    return bm25 * (1.0 + boost)
+    neighbours: Neighbours,
+    idf: Mapping[str, float] | None = None,
+) -> list[tuple[float, ...]]:
+    """Each candidate's signals, in the order of FEATURES (and RerankWeights.vector).
+
+    `idf` weighs the question's terms (equal weights without it). A neighbour's BM25 counts
+    only if it is a candidate too; the others are weak.
+    """
+    weights = idf if idf is not None else dict.fromkeys(question.terms, 1.0)
+    total = sum(weights.values())
+    distinct = frozenset(question.terms)
+    by_id = {sentence.id: score for sentence, score in candidates}
+    top = max(by_id.values(), default=0.0)
+    top = top if top > 0 else 1.0
+    analysed: dict[int, frozenset[str]] = {}
+
+    def terms_of(sentence: Sentence | None) -> frozenset[str]:
+        if sentence is None:
+            return frozenset()
+        if sentence.id not in analysed:
+            analysed[sentence.id] = frozenset(analyzer.analyze(sentence.text))
+        return analysed[sentence.id]
+
+    items = list(weights.items())
+    scale = 1.0 / total if total > 0 else 0.0
+    rows = []
+    for sentence, score in candidates:
+        terms = analyzer.analyze(sentence.text)
+        present = frozenset(terms)
+        analysed[sentence.id] = present
+        before, after = neighbours(sentence)
+        missing = [(term, weight) for term, weight in items if term not in present]
+        own = sum(weight for term, weight in items if term in present) * scale
+        typed = question.kind is not None and has_answer_type(
+            question.kind, sentence.text, question.words
+        )
+        nearby = sum(by_id.get(n.id, 0.0) for n in (before, after) if n is not None)
+        context = [
+            sum(weight for term, weight in missing if term in near) * scale
+            for near in (terms_of(before), terms_of(after))
+        ]
+        matched = sum(1 for term in terms if term in distinct)
+        rows.append(
+            (
+                score / top,
+                float(typed),
+                closeness(question.terms, terms),
+                shared_bigrams(question.terms, terms),
+                own,
+                context[0],
+                context[1],
+                1.0 - matched / len(terms) if terms else 0.0,
+                nearby / top,
+            )
+        )
+    return rows
 
 
 def rerank(
@@ -176,20 +265,17 @@ def rerank(
     analyzer: Analyzer,
     weights: RerankWeights,
     neighbours: Neighbours,
+    idf: Mapping[str, float] | None = None,
 ) -> list[tuple[Sentence, float]]:
     """The candidates (with BM25 scores) re-scored and sorted best first.
 
-    A neighbour's BM25 score counts only if it is a candidate too; the others are weak.
     Python's sort is stable, so equal scores keep BM25's (document) order.
     """
-    by_id = {sentence.id: score for sentence, score in candidates}
-    rescored = []
-    for sentence, score in candidates:
-        final = rerank_score(question, sentence.text, score, analyzer, weights)
-        if weights.neighbours and score > 0:
-            for neighbour in neighbours(sentence):
-                if neighbour is not None:
-                    final += weights.neighbours * by_id.get(neighbour.id, 0.0)
-        rescored.append((sentence, final))
+    vector = weights.vector()
+    features = candidate_features(question, candidates, analyzer, neighbours, idf)
+    rescored = [
+        (sentence, sum(w * x for w, x in zip(vector, row, strict=True)))
+        for (sentence, _), row in zip(candidates, features, strict=True)
+    ]
     rescored.sort(key=lambda item: -item[1])
     return rescored

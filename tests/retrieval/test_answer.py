@@ -5,11 +5,13 @@ import pytest
 from retrieval import Analyzer, DocumentRef, Sentence, SentenceIndex, answer_question
 from retrieval.answer import coverage, question_weights
 from retrieval.rerank import (
+    FEATURES,
     NO_RERANK,
     AnswerType,
     Question,
     RerankWeights,
     answer_type,
+    candidate_features,
     closeness,
     has_answer_type,
     rerank,
@@ -149,3 +151,44 @@ def test_answers_are_verbatim_sentences(seed_index):
     for question in ("who is Ashton Carter?", "where is the meeting?", "how many jihadists?"):
         for hit in answer_question(question, seed_index, ANALYZER).hits:
             assert hit.sentence.text in sentences
+
+
+def test_features_line_up_with_the_weights():
+    assert len(FEATURES) == len(RerankWeights().vector()) == len(NO_RERANK.vector())
+    assert dict(zip(FEATURES, RerankWeights(coverage=0.5).vector(), strict=True))["coverage"] == 0.5
+
+
+def test_context_features_count_what_the_sentence_before_adds():
+    texts = [
+        "The complexity class P is seen as a model of efficient algorithms.",
+        "This hypothesis is called the Cobham thesis.",
+        "Unrelated words about weather.",
+    ]
+    index = make_index(texts)
+    question = "Which hypothesis sees the class P as a model of efficient algorithms?"
+    terms = ANALYZER.analyze(question)
+    idf = question_weights(terms, index)
+    candidates = [(s, 1.0) for s in index.sentences]
+    rows = candidate_features(
+        Question.of(question, terms), candidates, ANALYZER, index.neighbours, idf
+    )
+    by_name = [dict(zip(FEATURES, row, strict=True)) for row in rows]
+    thesis = by_name[1]
+    # "hypothesis" is its own; the rest of the question's weight sits in the sentence before.
+    assert 0 < thesis["coverage"] < 0.5
+    assert thesis["context_before"] == pytest.approx(
+        coverage(idf, ANALYZER.analyze(texts[0] + " " + texts[1])) - thesis["coverage"]
+    )
+    assert thesis["context_after"] == 0.0
+    assert by_name[2]["coverage"] == 0.0
+    assert 0 < thesis["novelty"] < 1
+
+
+def test_without_reranking_the_order_is_bm25s(seed_index):
+    question = "Carter meeting coalition"
+    terms = ANALYZER.analyze(question)
+    candidates = seed_index.search(terms, 20)
+    plain = rerank(
+        Question.of(question, terms), candidates, ANALYZER, NO_RERANK, seed_index.neighbours
+    )
+    assert [s.id for s, _ in plain] == [s.id for s, _ in sorted(candidates, key=lambda c: -c[1])]
