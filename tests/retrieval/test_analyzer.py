@@ -42,3 +42,29 @@ def test_same_terms_for_documents_and_questions_are_cached():
     analyzer = Analyzer()
     first = analyzer.analyze("forces forces forces")
     assert first == analyzer.analyze("forces forces forces") == ["forc"] * 3
+
+
+def test_analyze_gives_the_terms_of_term_spans_and_caches_whole_texts():
+    analyzer = Analyzer()
+    texts = [
+        "The U.S. sent 22,000 troops in 1998; e.g. Levi’s—stadium cost $1.2 billion.",
+        "Ⅻ “quoted” café naïve",
+        "",
+        "the of and",
+    ]
+    for text in texts:
+        expected = [term for _, _, term in analyzer.term_spans(text)]
+        first = analyzer.analyze(text)
+        assert first == expected
+        first.append("mutated")  # callers get their own list, the cache is untouched
+        assert analyzer.analyze(text) == expected
+
+
+def test_the_text_cache_stays_bounded():
+    from retrieval.analyzer import _TEXT_CACHE
+
+    analyzer = Analyzer()
+    for i in range(_TEXT_CACHE + 10):
+        analyzer.analyze(f"w{i}")
+    assert len(analyzer._texts) <= _TEXT_CACHE
+    assert analyzer.analyze("w7 running") == ["w7", "run"]
