@@ -432,22 +432,29 @@ class Library:
         return document
 
     async def _index_document(self, document: StoredDocument, prepared: PreparedDocument) -> None:
-        ids = await self.store.sentence_ids(document.id)
-        ref = DocumentRef(document.id, document.title, document.source)
-        if prepared.postings is None:
-            rows = [
-                (StoredSentence(each, document.id, ref.title, ref.source, n, text), None)
-                for n, (each, text) in enumerate(zip(ids, prepared.sentences, strict=True), 1)
-            ]
-            segment, analyzed = await asyncio.to_thread(self._analyze_rows, rows)
+        rows = await self.store.document_sentences(document.id)
+        if prepared.postings is None or [row.text for row in rows] != prepared.sentences:
+            # Not analyzed yet, or changed again (replaced, removed) since it was stored: index
+            # what the store holds now, as it is.
+            segment, analyzed = await asyncio.to_thread(
+                self._analyze_rows, [(row, None) for row in rows]
+            )
+            self._place_segment(document, segment)
+            # Searchable already; the cache only spares the analyzer at the next start.
             await self.store.save_sentence_terms(analyzed)
-        elif len(ids) <= _SEGMENT_INLINE_ROWS:
+            return
+        ref = DocumentRef(document.id, rows[0].title, rows[0].source)
+        ids = [row.id for row in rows]
+        if len(ids) <= _SEGMENT_INLINE_ROWS:
             # Cheap (no analysis, no sorting): one object per sentence and two small arrays.
             segment = Segment.of_document(ref, ids, prepared.sentences, prepared.postings)
         else:
             segment = await asyncio.to_thread(
                 Segment.of_document, ref, ids, prepared.sentences, prepared.postings
             )
+        self._place_segment(document, segment)
+
+    def _place_segment(self, document: StoredDocument, segment: Segment) -> None:
         documents = self._scopes.setdefault(document.scope, _ScopeDocuments())
         # A replaced document keeps its id: its old sentences go, the new ones come.
         kept = [s.without(document.id) for s in documents.segments]

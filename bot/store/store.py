@@ -212,7 +212,8 @@ class Store:
         """Store a document and its sentences in one transaction.
 
         `terms`, if given, caches each sentence's analyzed terms (space-joined; None: not
-        cached) in the same transaction. Raises DuplicateDocumentError when the same content is already in the scope.
+        cached) in the same transaction. Raises DuplicateDocumentError when the same content
+        is already in the scope.
         """
         now = utc_now()
         async with self._transaction() as db:
@@ -336,13 +337,6 @@ class Store:
     async def document_sentences(self, document_id: int) -> list[StoredSentence]:
         """One document's sentences in order."""
         return await self._sentences("d.id = ?", (document_id,))
-
-    async def sentence_ids(self, document_id: int) -> list[int]:
-        """One document's sentence ids in position order."""
-        async with self._reader.execute(
-            "SELECT id FROM sentences WHERE document_id = ? ORDER BY position", (document_id,)
-        ) as cur:
-            return [row[0] for row in await cur.fetchall()]
 
     async def scope_sentences(self, scope: int) -> list[StoredSentence]:
         """Every sentence of a scope, in document order then position."""
