@@ -112,6 +112,10 @@ class Analyzer:
         self._texts[text] = tuple(terms)
         return terms
 
+    def forget_texts(self) -> None:
+        """Drop the cache of analysed texts (benchmarks measure the uncached path with it)."""
+        self._texts.clear()
+
     def term_spans(self, text: str) -> Iterator[tuple[int, int, str]]:
         """Each term with its character span in the text as given (for highlighting)."""
         # NFKC can change lengths; spans are only exact when it does not, so fall back to a
