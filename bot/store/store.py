@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import re
@@ -270,17 +271,14 @@ class Store:
                 (title, source, kind, content_hash, len(sentences), now, document_id),
             )
             await _insert_sentences(db, document_id, sentences, terms)
-        return StoredDocument(
-            document_id,
-            scope,
-            title,
-            source,
-            kind,
-            content_hash,
-            len(sentences),
-            existing.added_by,
-            existing.added_at,
-            now,
+        return dataclasses.replace(
+            existing,
+            title=title,
+            source=source,
+            kind=kind,
+            content_hash=content_hash,
+            sentence_count=len(sentences),
+            updated_at=now,
         )
 
     async def remove_document(self, scope: int, document_id: int) -> StoredDocument:
