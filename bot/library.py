@@ -92,8 +92,8 @@ class Library:
     """Documents per scope with their BM25 indexes in memory, backed by the store.
 
     A question in a scope searches that scope's documents together with the global ones
-    (the seeds), never another scope's. Indexes are rebuilt from the store at start-up and
-    after every add, replace or remove, before the next question is answered.
+    (the seeds), never another scope's. Indexes are built from the store at start-up and
+    updated in memory after every add, replace or remove, before the next question is answered.
     """
 
     def __init__(
@@ -115,6 +115,9 @@ class Library:
         self._indexes: dict[int, tuple[int, int, SentenceIndex]] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._terms: dict[str, str] = {}
+        # Held from a document's store write until its index segment is placed, so a removal
+        # or replacement cannot land in between and be undone by a stale segment.
+        self._changing: dict[int, asyncio.Lock] = {}
 
     # -- start-up ---------------------------------------------------------------------------
 
@@ -365,14 +368,14 @@ class Library:
         prepared = await asyncio.to_thread(
             self.prepare, data, filename=filename, content_type=content_type, title=title
         )
-        if skip_duplicates:
+        async with self._changing_lock(scope):
             try:
                 document = await self._store_new(scope, prepared, source, added_by)
             except DuplicateDocumentError:
-                return None
-        else:
-            document = await self._store_new(scope, prepared, source, added_by)
-        await self._index_document(document, prepared)
+                if skip_duplicates:
+                    return None
+                raise
+            await self._index_document(document, prepared)
         return document
 
     async def _store_new(
@@ -409,33 +412,38 @@ class Library:
             content_type=content_type,
             title=title or existing.title,
         )
-        document = await self.store.replace_document(
-            document_id,
-            scope=scope,
-            title=prepared.title,
-            source=existing.source if source is None else source,
-            kind=prepared.kind,
-            content_hash=prepared.content_hash,
-            sentences=prepared.sentences,
-            terms=prepared.joined_terms,
-        )
-        await self._index_document(document, prepared)
+        async with self._changing_lock(scope):
+            document = await self.store.replace_document(
+                document_id,
+                scope=scope,
+                title=prepared.title,
+                source=existing.source if source is None else source,
+                kind=prepared.kind,
+                content_hash=prepared.content_hash,
+                sentences=prepared.sentences,
+                terms=prepared.joined_terms,
+            )
+            await self._index_document(document, prepared)
         return document
 
     async def remove_document(self, scope: int, document_id: int) -> StoredDocument:
         """Delete a document; the next question no longer sees it."""
-        document = await self.store.remove_document(scope, document_id)
-        documents = self._scopes.get(scope)
-        if documents is not None:
-            documents.segments = [s.without(document_id) for s in documents.segments]
-            self._changed(scope)
+        async with self._changing_lock(scope):
+            document = await self.store.remove_document(scope, document_id)
+            documents = self._scopes.get(scope)
+            if documents is not None:
+                documents.segments = [s.without(document_id) for s in documents.segments]
+                self._changed(scope)
         return document
+
+    def _changing_lock(self, scope: int) -> asyncio.Lock:
+        return self._changing.setdefault(scope, asyncio.Lock())
 
     async def _index_document(self, document: StoredDocument, prepared: PreparedDocument) -> None:
         rows = await self.store.document_sentences(document.id)
         if prepared.postings is None or [row.text for row in rows] != prepared.sentences:
-            # Not analyzed yet, or changed again (replaced, removed) since it was stored: index
-            # what the store holds now, as it is.
+            # Not analyzed yet, or changed since it was stored (by another process: this one
+            # holds the scope's lock): index what the store holds now, as it is.
             segment, analyzed = await asyncio.to_thread(
                 self._analyze_rows, [(row, None) for row in rows]
             )

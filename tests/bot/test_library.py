@@ -1,3 +1,7 @@
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from bot.config import RetrievalSettings
@@ -100,6 +104,30 @@ async def test_replace_and_remove_take_effect_for_the_next_question(library):
     assert all(h.sentence.document.id != document.id for h in gone.answer.hits)
     with pytest.raises(DocumentNotFoundError):
         await library.remove_document(SERVER, document.id)
+
+
+async def test_a_document_removed_while_it_is_being_indexed_stays_removed(store):
+    library = Library(store, RetrievalSettings())
+    await library.load()
+    # One worker thread, held by `gate` after the document is prepared: the store gets the
+    # document, but its index segment (built in a thread at this size) waits for the gate.
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=1))
+    gate = threading.Event()
+    text = "".join(f"Gadget {n} hums a distinct tune at dawn.\n" for n in range(6000))
+    adding = asyncio.create_task(library.add_document(SERVER, text.encode(), filename="big.txt"))
+    await asyncio.sleep(0)  # the document's preparation is queued first
+    held = loop.run_in_executor(None, gate.wait)
+    while not await store.count_documents(SERVER):
+        await asyncio.sleep(0.01)
+    [stored] = await store.list_documents(SERVER)
+    removing = asyncio.create_task(library.remove_document(SERVER, stored.id))
+    await asyncio.sleep(0.2)  # long enough for the removal to finish if nothing holds it
+    gate.set()
+    await asyncio.gather(adding, removing, held)
+    await library.settle()
+    result = await library.ask("which gadget hums at dawn?", scope=SERVER, via="cli")
+    assert result.answer.hits == ()
 
 
 async def test_another_scope_cannot_replace_or_remove(library):
