@@ -198,7 +198,9 @@ def _list_items(block: str) -> list[tuple[int, int, int]]:
     if first.group("bare"):
         bullet = first.group("bare")
         cuts = [m.start() + 1 for m in re.finditer(rf"\s{re.escape(bullet)}", block)]
-        ends = [re.match(rf"{re.escape(bullet)}[ \t]*", block[c:]) for c in [0, *cuts]]
+        # Matched in place: slicing the block at each cut made long bullet lines quadratic.
+        marker = re.compile(rf"{re.escape(bullet)}[ \t]*")
+        ends = [marker.match(block, c) for c in [0, *cuts]]
         return _items([0, *cuts], len(block), [e.end() if e else 0 for e in ends])
     label, mark, bullet = first.group("label"), first.group("mark"), first.group("bullet") or ""
     # "a." alone could be a sentence's initial; only a following "b." makes it a list.

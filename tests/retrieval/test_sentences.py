@@ -56,6 +56,13 @@ def test_list_label_is_not_a_sentence_of_its_own():
     assert split_sentences("1. Buy milk\n2. Buy eggs") == ["1. Buy milk", "2. Buy eggs"]
 
 
+def test_a_bullet_list_on_one_line_is_split_into_its_items():
+    text = "• First item • Second item • Third item"
+    assert split_sentences(text) == ["• First item", "• Second item", "• Third item"]
+    # A long one stays cheap: each bullet is matched in place, not in a copy of the rest.
+    assert len(split_sentences("• x " * 20_000)) == 20_000
+
+
 def test_whitespace_is_collapsed_and_empty_pieces_dropped():
     text = "One   line that wraps\nover two.\n\n...\n\n"
     assert split_sentences(text) == ["One line that wraps over two."]
