@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
-from bot.checks import is_moderator, require_moderator
+from bot.checks import is_moderator
+from bot.cogs.moderated import ModeratorGroupCog, server_scope, tell
 from bot.errors import DocumentRejectedError, VerbatimError
-from bot.render import NO_MENTIONS, escape, fit_lines, link, shorten
+from bot.render import escape, fit_lines, link, shorten
 from bot.store import StoredDocument
 
 if TYPE_CHECKING:
@@ -51,20 +51,10 @@ def timestamp(iso: str) -> str:
         return escape(iso[:10])
 
 
-@app_commands.guild_only()
-@app_commands.default_permissions(manage_guild=True)
 class Docs(
-    commands.GroupCog, group_name="docs", group_description="Manage the documents quoted here"
-):  # noqa: E501
-    """The documents of this server: moderators only (checked in `interaction_check`)."""
-
-    def __init__(self, bot: Verbatim) -> None:
-        self.bot = bot
-        super().__init__()
-
-    async def interaction_check(self, interaction: discord.Interaction[Verbatim], /) -> bool:
-        """Default permissions are only a hint server admins can change: check every time."""
-        return require_moderator(interaction, self.bot.settings.discord.moderator_roles)
+    ModeratorGroupCog, group_name="docs", group_description="Manage the documents quoted here"
+):
+    """The documents of this server: moderators only."""
 
     # -- commands -------------------------------------------------------------------------
 
@@ -88,7 +78,7 @@ class Docs(
         await interaction.response.defer(ephemeral=True, thinking=True)
         given = await self.read_input(file, text, url)
         document = await self.bot.library.add_document(
-            _scope(interaction),
+            server_scope(interaction),
             given.data,
             filename=given.filename,
             content_type=given.content_type,
@@ -98,7 +88,7 @@ class Docs(
         )
         assert document is not None
         log.info("guild %s: %s added document %d", document.scope, interaction.user.id, document.id)
-        await _tell(interaction, f"Added {describe(document)}.")
+        await tell(interaction, f"Added {describe(document)}.")
 
     @app_commands.command(name="replace")
     @app_commands.describe(
@@ -131,7 +121,7 @@ class Docs(
             title=title,
             source=given.source,
         )
-        await _tell(interaction, f"Replaced {describe(replaced)}.")
+        await tell(interaction, f"Replaced {describe(replaced)}.")
 
     @app_commands.command(name="remove")
     @app_commands.describe(document="The document to remove")
@@ -139,7 +129,7 @@ class Docs(
         """Remove a document; questions stop seeing it at once."""
         existing = await self.find(interaction, document)
         removed = await self.bot.library.remove_document(existing.scope, existing.id)
-        await _tell(interaction, f"Removed {describe(removed)}.")
+        await tell(interaction, f"Removed {describe(removed)}.")
 
     @app_commands.command(name="list")
     @app_commands.describe(page="Which page of the list")
@@ -147,10 +137,10 @@ class Docs(
         self, interaction: discord.Interaction[Verbatim], page: app_commands.Range[int, 1] = 1
     ) -> None:
         """List this server's documents."""
-        scope = _scope(interaction)
+        scope = server_scope(interaction)
         total = await self.bot.store.count_documents(scope)
         if not total:
-            await _tell(interaction, "No documents here yet: add one with /docs add.")
+            await tell(interaction, "No documents here yet: add one with /docs add.")
             return
         pages = -(-total // PAGE_SIZE)
         page = min(page, pages)
@@ -165,7 +155,7 @@ class Docs(
         ]
         if page < pages:
             lines.append(f"-# Next: /docs list page:{page + 1}")
-        await _tell(interaction, fit_lines(lines))
+        await tell(interaction, fit_lines(lines))
 
     @app_commands.command(name="show")
     @app_commands.describe(document="The document to show", start="The first sentence to show")
@@ -192,7 +182,7 @@ class Docs(
         hidden = sum(s.position >= start for s in sentences) - len(shown)
         lines += [f"`{s.position}.` {escape(shorten(s.text, 300))}" for s in shown]
         more = "… {n} more: /docs show start:<number>"
-        await _tell(interaction, fit_lines(lines, more=more, hidden=hidden))
+        await tell(interaction, fit_lines(lines, more=more, hidden=hidden))
 
     @remove.autocomplete("document")
     @replace.autocomplete("document")
@@ -203,7 +193,9 @@ class Docs(
         """Titles of this server's documents containing what was typed (moderators only)."""
         if not is_moderator(interaction, self.bot.settings.discord.moderator_roles):
             return []
-        documents = await self.bot.store.search_titles(_scope(interaction), current.strip(), 25)
+        documents = await self.bot.store.search_titles(
+            server_scope(interaction), current.strip(), 25
+        )
         return [
             app_commands.Choice(name=shorten(f"{d.title} (#{d.id})", 100), value=str(d.id))
             for d in documents
@@ -244,7 +236,7 @@ class Docs(
 
     async def find(self, interaction: discord.Interaction[Verbatim], given: str) -> StoredDocument:
         """The document a moderator picked: by id (what autocomplete fills in) or exact title."""
-        scope = _scope(interaction)
+        scope = server_scope(interaction)
         given = given.strip()
         if given.isdigit():
             return await self.bot.store.get_document(scope, int(given))
@@ -257,23 +249,6 @@ class Docs(
         raise VerbatimError(
             f"No single document is titled '{escape(shorten(given, 100))}' here; "
             "pick one from the suggestions."
-        )
-
-
-def _scope(interaction: discord.Interaction) -> int:
-    # guild_only() plus the moderator check make sure there is a guild here.
-    assert interaction.guild_id is not None
-    return interaction.guild_id
-
-
-async def _tell(interaction: discord.Interaction, text: str) -> None:
-    if interaction.response.is_done():
-        await interaction.followup.send(
-            text, ephemeral=True, allowed_mentions=NO_MENTIONS, suppress_embeds=True
-        )
-    else:
-        await interaction.response.send_message(
-            text, ephemeral=True, allowed_mentions=NO_MENTIONS, suppress_embeds=True
         )
 
 

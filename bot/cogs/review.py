@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
-from bot.checks import require_moderator
 from bot.cli import interactions_csv
+from bot.cogs.moderated import ModeratorGroupCog, server_scope, tell
 from bot.render import NO_MENTIONS, escape, fit_lines, shorten
 from bot.store import InteractionRecord
 
@@ -40,20 +39,10 @@ def question_line(row: InteractionRecord) -> str:
     return f"`{row.id}` {when} · {row.via} · {state}{votes} · {escape(shorten(row.question, 200))}"
 
 
-@app_commands.guild_only()
-@app_commands.default_permissions(manage_guild=True)
 class Review(
-    commands.GroupCog, group_name="qa", group_description="Review the questions asked here"
-):  # noqa: E501
-    """The question log of this server: moderators only (checked in `interaction_check`)."""
-
-    def __init__(self, bot: Verbatim) -> None:
-        self.bot = bot
-        super().__init__()
-
-    async def interaction_check(self, interaction: discord.Interaction[Verbatim], /) -> bool:
-        """Default permissions are only a hint server admins can change: check every time."""
-        return require_moderator(interaction, self.bot.settings.discord.moderator_roles)
+    ModeratorGroupCog, group_name="qa", group_description="Review the questions asked here"
+):
+    """The question log of this server: moderators only."""
 
     @app_commands.command(name="recent")
     @app_commands.describe(limit="How many questions")
@@ -61,7 +50,7 @@ class Review(
         self, interaction: discord.Interaction[Verbatim], limit: app_commands.Range[int, 1, 50] = 15
     ) -> None:
         """The latest questions and whether they were answered."""
-        rows = await self.bot.store.interactions(_scope(interaction), limit=limit)
+        rows = await self.bot.store.interactions(server_scope(interaction), limit=limit)
         await self.show(interaction, "Recent questions", rows)
 
     @app_commands.command(name="unanswered")
@@ -70,7 +59,9 @@ class Review(
         self, interaction: discord.Interaction[Verbatim], limit: app_commands.Range[int, 1, 50] = 15
     ) -> None:
         """Questions the documents could not answer: what to add next."""
-        rows = await self.bot.store.interactions(_scope(interaction), limit=limit, unanswered=True)
+        rows = await self.bot.store.interactions(
+            server_scope(interaction), limit=limit, unanswered=True
+        )
         await self.show(interaction, "Questions the documents did not answer", rows)
 
     @app_commands.command(name="stats")
@@ -81,8 +72,8 @@ class Review(
         days: app_commands.Range[int, 1, 3650] = 30,
     ) -> None:
         """Questions, the share answered, and 👍/👎 counts over a period."""
-        counts = await self.bot.store.stats(_scope(interaction), since=since(days))
-        await _tell(
+        counts = await self.bot.store.stats(server_scope(interaction), since=since(days))
+        await tell(
             interaction,
             f"**Last {days} days**: {counts.questions} questions, {counts.answered} answered "
             f"({counts.answered_rate:.0%}); "
@@ -99,7 +90,7 @@ class Review(
         """The question log of this server as a CSV file."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         rows = await self.bot.store.interactions(
-            _scope(interaction),
+            server_scope(interaction),
             limit=EXPORT_LIMIT,
             since=since(days) if days is not None else None,
         )
@@ -118,8 +109,8 @@ class Review(
     @app_commands.describe(user="Whose questions and votes to delete from this server's log")
     async def forget(self, interaction: discord.Interaction[Verbatim], user: discord.User) -> None:
         """Delete someone's logged questions and votes in this server (privacy requests)."""
-        removed = await self.bot.library.forget_user(_scope(interaction), str(user.id))
-        await _tell(
+        removed = await self.bot.library.forget_user(server_scope(interaction), str(user.id))
+        await tell(
             interaction,
             f"Deleted {removed} logged question{'s' if removed != 1 else ''} of {user.mention} "
             "and their votes in this server.",
@@ -133,20 +124,9 @@ class Review(
     ) -> None:
         """A heading and one line per question, within one message."""
         if not rows:
-            await _tell(interaction, f"**{heading}**: none yet.")
+            await tell(interaction, f"**{heading}**: none yet.")
             return
-        await _tell(interaction, fit_lines([f"**{heading}**"] + [question_line(r) for r in rows]))
-
-
-def _scope(interaction: discord.Interaction) -> int:
-    assert interaction.guild_id is not None  # guild_only() and the moderator check
-    return interaction.guild_id
-
-
-async def _tell(interaction: discord.Interaction, text: str) -> None:
-    await interaction.response.send_message(
-        text, ephemeral=True, allowed_mentions=NO_MENTIONS, suppress_embeds=True
-    )
+        await tell(interaction, fit_lines([f"**{heading}**"] + [question_line(r) for r in rows]))
 
 
 async def setup(bot: Verbatim) -> None:

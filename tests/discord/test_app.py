@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 
+import discord
+import pytest
 import simcord
 
 from bot.app import create_bot
@@ -45,3 +47,11 @@ async def test_commands_are_synced_to_development_guilds_at_start_and_nowhere_el
         finally:
             await env.shutdown()
         assert env.errors_since(0) == ()
+
+
+@pytest.mark.parametrize("group", ["docs", "qa"])
+async def test_moderator_groups_are_hidden_from_members_and_unavailable_in_dms(world, group):
+    # Only hints (server admins can change them; the cogs check in code), but they must be set.
+    synced = world.commands[group]
+    assert synced.default_member_permissions == discord.Permissions(manage_guild=True)
+    assert not synced.dm_permission
