@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from itertools import chain, repeat
 
@@ -140,7 +140,6 @@ class Segment:
     order: np.ndarray
     documents: Mapping[int, tuple[int, int]]
     dead: np.ndarray | None = None
-    _row_of: dict[int, int] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(
@@ -241,9 +240,12 @@ class Segment:
 
     def row_of(self, sentence: Sentence) -> int | None:
         """The row of a sentence, or None if it is not here."""
-        if not self._row_of:
-            self._row_of.update((s.id, row) for row, s in enumerate(self.sentences))
-        return self._row_of.get(sentence.id)
+        return self._rows_by_id.get(sentence.id)
+
+    @cached_property
+    def _rows_by_id(self) -> dict[int, int]:
+        # Built whole, then published: queries in other threads never see it half filled.
+        return {s.id: row for row, s in enumerate(self.sentences)}
 
     @property
     def nbytes(self) -> int:
