@@ -19,7 +19,7 @@ from bot.cooldown import Cooldown
 from bot.errors import VerbatimError
 from bot.fetch import Fetcher
 from bot.library import Library
-from bot.render import NO_MENTIONS
+from bot.render import MESSAGE_LIMIT, NO_MENTIONS
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,10 @@ class VerbatimTree(app_commands.CommandTree["Verbatim"]):
 
 async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:
     """Tell only the user something, whether or not the interaction was answered already."""
+    # Error text can quote what users or remote servers supplied: never let it exceed the limit,
+    # or Discord refuses the message and the user is told nothing.
+    if len(text) > MESSAGE_LIMIT:
+        text = text[: MESSAGE_LIMIT - 1] + "…"
     try:
         if interaction.response.is_done():
             await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)

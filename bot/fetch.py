@@ -34,6 +34,8 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 AddressPolicy = Callable[[IPAddress], bool]
 
 MAX_REDIRECTS = 5
+# A remote server's status reason is quoted in the refusal up to this many characters.
+MAX_REASON_CHARS = 100
 ACCEPTED_TYPES = frozenset(
     {
         "text/plain",
@@ -168,9 +170,10 @@ class Fetcher:
                     current = self._checked(str(response.url.join(URL(location))))
                     continue
                 if response.status != 200:
+                    # The reason phrase is the remote server's text: keep the refusal short.
+                    reason = " ".join((response.reason or "").split())[:MAX_REASON_CHARS]
                     raise DocumentRejectedError(
-                        f"The server answered {response.status} {response.reason or ''}".strip()
-                        + "."
+                        f"The server answered {response.status} {reason}".strip() + "."
                     )
                 content_type = self._checked_type(response)
                 data = await self._read(response)

@@ -6,6 +6,7 @@ import ipaddress
 import socket
 
 import pytest
+from aiohttp import web
 
 from bot.config import DocumentSettings
 from bot.errors import DocumentRejectedError
@@ -174,3 +175,21 @@ async def test_a_host_name_that_resolves_to_a_private_address_is_refused():
         with pytest.raises(DocumentRejectedError, match=PRIVATE):
             await fetcher.fetch("http://intranet.example.test/doc.txt")
     assert resolver.calls == 1
+
+
+async def test_a_long_status_reason_is_quoted_short():
+    async def gone(request: web.Request) -> web.Response:
+        return web.Response(status=410, reason="Gone " + "far away " * 400)
+
+    app = web.Application()
+    app.router.add_get("/a.txt", gone)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        with pytest.raises(DocumentRejectedError) as refused:
+            await fetch(f"http://127.0.0.1:{runner.addresses[0][1]}/a.txt")
+    finally:
+        await runner.cleanup()
+    assert refused.value.message.startswith("The server answered 410 Gone far away")
+    assert len(refused.value.message) <= 150

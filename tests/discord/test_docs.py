@@ -246,3 +246,13 @@ async def test_add_from_a_url(world, server):
     answer = await server.member.slash(server.channel, "ask", question=WIDGET_QUESTION)
     assert "green crate" in answer.response.content
     assert f"[source]({site.url('/handbook.html')})" in answer.response.content
+
+
+async def test_a_refusal_quoting_a_very_long_file_name_still_reaches_the_moderator(world, server):
+    name = "photo-" + "x" * 2500 + ".png"
+    image = await server.moderator.slash(server.channel, "docs add", file=(name, bytes(64)))
+    # The refusal names the file; cut to Discord's limit, it is still sent.
+    assert image.ephemeral and image.response.content.startswith("'photo-xxx")
+    assert len(image.response.content) == 2000 and image.response.content.endswith("…")
+    assert await world.bot.store.count_documents(server.guild.id) == 0
+    world.expected_errors()
