@@ -165,10 +165,11 @@ def _utf16_without_bom(sample: bytes) -> str | None:
 
 def decode_text(data: bytes, declared: str | None = None) -> str:
     """Decode text (a BOM, UTF-8, else the declared charset) and refuse binary data."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encoding = (
-            "utf-32" if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")) else "utf-16"
-        )
+    # UTF-32-LE's mark begins with UTF-16-LE's, so it is tested first.
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        encoding = "utf-32"
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
     else:
         encoding = _utf16_without_bom(data[:8192]) or "utf-8-sig"
     if encoding == "utf-8-sig" and b"\x00" in data[:8192]:

@@ -103,9 +103,11 @@ def test_pdf_without_text_layer_is_refused():
         extract_text(data, filename="scan.pdf")
 
 
-def test_utf16_with_bom_is_read():
-    data = "Title\nThe answer is 42.".encode("utf-16")
-    assert "The answer is 42." in extract_text(data, filename="a.txt").text
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32", "utf-32-be"])
+def test_text_with_a_byte_order_mark_is_read(encoding):
+    text = "Title\nThe answer is 42."
+    data = ("" if encoding in ("utf-16", "utf-32") else "\ufeff") + text
+    assert "The answer is 42." in extract_text(data.encode(encoding), filename="a.txt").text
 
 
 def test_pdf_bytes_are_not_mistaken_for_text():
