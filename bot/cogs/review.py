@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -94,7 +95,8 @@ class Review(
             limit=EXPORT_LIMIT,
             since=since(days) if days is not None else None,
         )
-        data = interactions_csv(rows).encode("utf-8")
+        # Formatting the newest 20,000 rows takes most of a second: not on the event loop.
+        data = await asyncio.to_thread(_csv_bytes, rows)
         note = f" (the newest {EXPORT_LIMIT:,})" if len(rows) == EXPORT_LIMIT else ""
         await interaction.followup.send(
             f"{len(rows)} logged questions{note}.",
@@ -127,6 +129,10 @@ class Review(
             await tell(interaction, f"**{heading}**: none yet.")
             return
         await tell(interaction, fit_lines([f"**{heading}**"] + [question_line(r) for r in rows]))
+
+
+def _csv_bytes(rows: list[InteractionRecord]) -> bytes:
+    return interactions_csv(rows).encode("utf-8")
 
 
 async def setup(bot: Verbatim) -> None:
