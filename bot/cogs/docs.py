@@ -235,7 +235,11 @@ class Docs(
         return DocumentInput(text.encode("utf-8"), None, "text/plain", None)
 
     async def find(self, interaction: discord.Interaction[Verbatim], given: str) -> StoredDocument:
-        """The document a moderator picked: by id (what autocomplete fills in) or exact title."""
+        """The document a moderator picked: by id (what autocomplete fills in) or by title.
+
+        A title picks the one document titled exactly that (ignoring case), else the only
+        document whose title contains it.
+        """
         scope = server_scope(interaction)
         given = given.strip()
         if given.isdigit():
