@@ -237,6 +237,7 @@ class SentenceIndex:
         if self._prepared is not None:
             own += sum(c.nbytes for c in self._prepared.contributions)
             own += sum(a.nbytes for each in self._prepared.impact for a in each.values())
+            own += sum(m.nbytes for m in self._prepared.maxima)
         return own + sum(segment.nbytes for segment in self._segments)
 
     # -- precomputation --------------------------------------------------------------------
