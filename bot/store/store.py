@@ -334,11 +334,15 @@ class Store:
 
     async def document_sentences(self, document_id: int) -> list[StoredSentence]:
         """One document's sentences in order."""
-        return await self._sentences("d.id = ?", (document_id,))
-
-    async def scope_sentences(self, scope: int) -> list[StoredSentence]:
-        """Every sentence of a scope, in document order then position."""
-        return await self._sentences("d.scope = ?", (scope,))
+        async with self._reader.execute(
+            """
+            SELECT s.id, d.id, d.title, d.source, s.position, s.text
+            FROM sentences s JOIN documents d ON d.id = s.document_id
+            WHERE d.id = ? ORDER BY s.position
+            """,
+            (document_id,),
+        ) as cur:
+            return [StoredSentence(*row) for row in await cur.fetchall()]
 
     async def scope_sentences_with_terms(
         self, scope: int
@@ -370,17 +374,6 @@ class Store:
         """Forget every cached analysis (the analyzer changed)."""
         async with self._transaction() as db:
             await db.execute("DELETE FROM sentence_terms")
-
-    async def _sentences(self, where: str, params: tuple[int, ...]) -> list[StoredSentence]:
-        async with self._reader.execute(
-            f"""
-            SELECT s.id, d.id, d.title, d.source, s.position, s.text
-            FROM sentences s JOIN documents d ON d.id = s.document_id
-            WHERE {where} ORDER BY d.id, s.position
-            """,
-            params,
-        ) as cur:
-            return [StoredSentence(*row) for row in await cur.fetchall()]
 
     # -- the interaction log --------------------------------------------------------------
 

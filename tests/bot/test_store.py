@@ -56,7 +56,7 @@ async def test_a_failure_halfway_through_an_add_leaves_nothing(store):
     with pytest.raises(sqlite3.Error):
         await add(store, sentences=["Fine.", Unstorable(), "Never."])
     assert await store.list_documents(1) == []
-    assert await store.scope_sentences(1) == []
+    assert await store.scope_sentences_with_terms(1) == []
     # The store is still usable afterwards.
     assert (await add(store)).sentence_count == 2
 
