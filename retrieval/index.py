@@ -142,20 +142,11 @@ class SentenceIndex:
         """The segments this index ranks over."""
         return list(self._segments)
 
-    @property
-    def prepared(self) -> bool:
-        """Whether per-posting contributions are precomputed (the fast path)."""
-        return self._prepared is not None
-
     def idf(self, term: str) -> float:
         """The IDF BM25 gives a term; an unseen term gets the IDF of document frequency 0."""
         if self._empty:
             return 0.0
-        df = self.document_frequency(term)
-        if df == 0:
-            n = self.corpus_size
-            return math.log(n + 0.5) - math.log(0.5)
-        return self._idf_of_df(df)
+        return self._idf_of_df(self.document_frequency(term))
 
     def document_frequency(self, term: str) -> int:
         """In how many live sentences the term occurs."""
@@ -165,10 +156,6 @@ class SentenceIndex:
             if local is not None:
                 df += int(segment.live_df[local])
         return df
-
-    def max_score(self, query: Sequence[str]) -> float:
-        """An upper bound on any sentence's score for this query (every term, very often)."""
-        return sum(max(self.idf(term), 0.0) * (self.k1 + 1) for term in query)
 
     def search(self, query: Sequence[str], k: int) -> list[tuple[Sentence, float]]:
         """The k best sentences with positive scores; ties go to the earlier sentence."""

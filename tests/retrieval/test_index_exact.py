@@ -69,7 +69,6 @@ def test_empty_corpus_finds_nothing_and_does_not_crash():
     index = SentenceIndex([], [])
     assert index.search(["anything"], 3) == []
     assert index.idf("anything") == 0.0
-    assert index.max_score(["anything"]) == 0.0
     assert len(index) == 0
 
 
