@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -188,13 +188,6 @@ class Question:
         """Analyse a question's wording (its terms come from the shared analyzer)."""
         words = frozenset(word.casefold() for word in re.findall(r"[\w'’-]+", text))
         return cls(text, tuple(terms), answer_type(text), words)
-
-
-def share(idf: Mapping[str, float], total: float, present: Collection[str]) -> float:
-    """The share of the question's IDF weight whose terms are present, 0..1."""
-    if total <= 0:
-        return 0.0
-    return sum(weight for term, weight in idf.items() if term in present) / total
 
 
 def candidate_features(
