@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import json
 import logging
 import os
@@ -20,8 +18,9 @@ import click
 
 from bot.config import Settings, load_settings
 from bot.errors import VerbatimError
+from bot.export import interaction_json, interactions_csv
 from bot.library import AskResult, Library, supported_files
-from bot.store import GLOBAL_SCOPE, InteractionRecord, Store
+from bot.store import GLOBAL_SCOPE, Store
 
 log = logging.getLogger(__name__)
 
@@ -387,60 +386,6 @@ async def log_purge(obj: CliContext) -> None:
         library = Library(store, obj.settings.retrieval, privacy=obj.settings.privacy)
         removed = await library.purge_expired()
     click.echo(f"deleted {removed} logged questions older than {days} days")
-
-
-CSV_COLUMNS = (
-    "id",
-    "asked_at",
-    "scope",
-    "channel_id",
-    "user_id",
-    "via",
-    "question",
-    "answered",
-    "answers",
-    "latency_ms",
-    "thumbs_up",
-    "thumbs_down",
-)
-
-
-def interaction_json(row: InteractionRecord) -> dict[str, Any]:
-    """A log row as plain JSON-ready data."""
-    return {
-        "id": row.id,
-        "asked_at": row.asked_at,
-        "scope": row.scope,
-        "channel_id": row.channel_id,
-        "user_id": row.user_id,
-        "via": row.via,
-        "question": row.question,
-        "answered": row.answered,
-        "answers": [
-            {
-                "sentence_id": a.sentence_id,
-                "document_id": a.document_id,
-                "sentence": a.position,
-                "score": a.score,
-            }
-            for a in row.answers
-        ],
-        "latency_ms": row.latency_ms,
-        "thumbs_up": row.thumbs_up,
-        "thumbs_down": row.thumbs_down,
-    }
-
-
-def interactions_csv(rows: list[InteractionRecord]) -> str:
-    """Log rows as CSV text with a header (shared by the CLI and /qa export)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    for row in rows:
-        data = interaction_json(row)
-        data["answers"] = json.dumps(data["answers"])
-        writer.writerow([data[column] for column in CSV_COLUMNS])
-    return buffer.getvalue()
 
 
 def answer_json(result: AskResult) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot.cli import interactions_csv
 from bot.cogs.moderated import ModeratorGroupCog, server_scope, tell
+from bot.export import interactions_csv
 from bot.render import NO_MENTIONS, escape, fit_lines, shorten
 from bot.store import InteractionRecord
 

@@ -1,0 +1,63 @@
+"""The question log as JSON-ready data and as CSV, for the CLI and /qa export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from bot.store import InteractionRecord
+
+CSV_COLUMNS = (
+    "id",
+    "asked_at",
+    "scope",
+    "channel_id",
+    "user_id",
+    "via",
+    "question",
+    "answered",
+    "answers",
+    "latency_ms",
+    "thumbs_up",
+    "thumbs_down",
+)
+
+
+def interaction_json(row: InteractionRecord) -> dict[str, Any]:
+    """A log row as plain JSON-ready data."""
+    return {
+        "id": row.id,
+        "asked_at": row.asked_at,
+        "scope": row.scope,
+        "channel_id": row.channel_id,
+        "user_id": row.user_id,
+        "via": row.via,
+        "question": row.question,
+        "answered": row.answered,
+        "answers": [
+            {
+                "sentence_id": a.sentence_id,
+                "document_id": a.document_id,
+                "sentence": a.position,
+                "score": a.score,
+            }
+            for a in row.answers
+        ],
+        "latency_ms": row.latency_ms,
+        "thumbs_up": row.thumbs_up,
+        "thumbs_down": row.thumbs_down,
+    }
+
+
+def interactions_csv(rows: list[InteractionRecord]) -> str:
+    """Log rows as CSV text with a header (shared by the CLI and /qa export)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        data = interaction_json(row)
+        data["answers"] = json.dumps(data["answers"])
+        writer.writerow([data[column] for column in CSV_COLUMNS])
+    return buffer.getvalue()
