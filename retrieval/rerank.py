@@ -22,6 +22,20 @@ class AnswerType(Enum):
     PLACE = "place"
 
 
+# The signals candidate_features computes, in the order of its columns.
+FEATURES = (
+    "bm25",
+    "answer_type",
+    "proximity",
+    "phrase",
+    "coverage",
+    "context_before",
+    "context_after",
+    "novelty",
+    "neighbours",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class RerankWeights:
     """How much each signal of a candidate sentence adds to its score (0 turns a signal off).
@@ -46,31 +60,10 @@ class RerankWeights:
     novelty: float = -0.17
 
     def vector(self) -> tuple[float, ...]:
-        """The weights in the order of `candidate_features`' columns."""
-        return (
-            self.bm25,
-            self.answer_type,
-            self.proximity,
-            self.phrase,
-            self.coverage,
-            self.context_before,
-            self.context_after,
-            self.novelty,
-            self.neighbours,
-        )
+        """The weights in the order of `candidate_features`' columns (FEATURES)."""
+        return tuple(getattr(self, name) for name in FEATURES)
 
 
-FEATURES = (
-    "bm25",
-    "answer_type",
-    "proximity",
-    "phrase",
-    "coverage",
-    "context_before",
-    "context_after",
-    "novelty",
-    "neighbours",
-)
 NO_RERANK = RerankWeights(
     answer_type=0.0,
     proximity=0.0,
