@@ -175,8 +175,9 @@ def check_database(database: Path, docs: list[str], log: list[str], tally: Tally
             "SELECT COUNT(*) FROM sentences WHERE document_id NOT IN (SELECT id FROM documents)"
         ).fetchone() == (0,)
         present = {row[0] for row in db.execute("SELECT id FROM documents")}
-        # What the docs child reported committed is there (or was reported removed).
-        removed = {int(line.split()[1]) for line in docs if line.startswith("R ")}
+        # What the docs child reported committed is there, unless it was being removed: after
+        # "X id" the kill may land before or after the removal commits, so either is correct.
+        removed = {int(line.split()[1]) for line in docs if line.startswith(("R ", "X "))}
         for line in docs:
             kind, *rest = line.split()
             if kind in ("D", "Q") and int(rest[0]) not in removed:
