@@ -50,6 +50,8 @@ _TOKEN = re.compile(
 
 # How many analysed texts are remembered (~20 terms each, sharing the term strings: a few MB).
 _TEXT_CACHE = 20_000
+# How many words' terms are remembered; past it, new words are stemmed every time they come.
+_TERM_CACHE = 1_000_000
 
 
 class Analyzer:
@@ -89,7 +91,7 @@ class Analyzer:
         cached = self._texts.get(text)
         if cached is not None:
             return list(cached)
-        normalized = self.normalize(text) if self._normalize else text.lower()
+        normalized = self._fold(text)
         if len(normalized) != len(text):
             terms = [term for _, _, term in self.term_spans(text)]
         else:
@@ -120,7 +122,7 @@ class Analyzer:
         """Each term with its character span in the text as given (for highlighting)."""
         # NFKC can change lengths; spans are only exact when it does not, so fall back to a
         # token-by-token pass over the original text in that case.
-        normalized = self.normalize(text) if self._normalize else text.lower()
+        normalized = self._fold(text)
         aligned = len(normalized) == len(text)
         source = normalized if aligned else text
         for match in _TOKEN.finditer(source):
@@ -129,8 +131,8 @@ class Analyzer:
             if term is not None:
                 yield match.start(), match.end(), term
 
-    def _fold(self, raw: str) -> str:
-        return self.normalize(raw) if self._normalize else raw.lower()
+    def _fold(self, text: str) -> str:
+        return self.normalize(text) if self._normalize else text.lower()
 
     def _term(self, raw: str, kind: str) -> str | None:
         key = raw if kind == "word" else f"{kind}:{raw}"
@@ -148,6 +150,6 @@ class Analyzer:
             term = self._stemmer.stem(raw)
         else:
             term = raw
-        if len(self._terms) < 1_000_000:
+        if len(self._terms) < _TERM_CACHE:
             self._terms[key] = term
         return term
