@@ -20,6 +20,7 @@ from bot.library import Library
 from bot.store import GLOBAL_SCOPE, Store
 from retrieval import Analyzer, DocumentRef, Sentence, SentenceIndex
 from retrieval.postings import Segment
+from tests.conftest import SEEDS
 
 WORDS = [f"w{i}" for i in range(60)]
 
@@ -212,10 +213,10 @@ TEXT_B = "A lighthouse keeper works at night. The keeper watches the sea. Ships 
 TEXT_C = "Gardens need stones and water. The river feeds the garden. Night falls on the garden."
 
 
-async def test_library_adds_replaces_and_removes_stay_exact(db_path, tmp_path):
+async def test_library_adds_replaces_and_removes_stay_exact(db_path):
     async with Store.open(db_path) as store:
         library = Library(store, RetrievalSettings(), Analyzer())
-        await library.seed(__import__("tests.conftest", fromlist=["SEEDS"]).SEEDS)
+        await library.seed(SEEDS)
         await library.load()
         await library_matches_rank_bm25(library, 5, QUESTIONS)
         a = await library.add_document(5, TEXT_A.encode(), filename="a.txt")
@@ -255,7 +256,7 @@ async def test_cached_terms_are_dropped_when_the_analyzer_changes(db_path):
         await library.add_document(1, TEXT_A.encode(), filename="a.txt")
         await store.set_meta("terms_analyzer", "an older analyzer")
         await store.save_sentence_terms(
-            [(row.id, "stale") for row in [r for r, _ in await store.scope_sentences_with_terms(1)]]
+            [(row.id, "stale") for row, _ in await store.scope_sentences_with_terms(1)]
         )
         fresh = Library(store, RetrievalSettings())
         await fresh.load()
