@@ -78,8 +78,6 @@ class SentenceIndex:
         b: float = DEFAULT_B,
         epsilon: float = DEFAULT_EPSILON,
     ) -> None:
-        if len(sentences) != len(terms):
-            raise ValueError("every sentence needs its terms")
         order = np.arange(len(sentences), dtype=np.int64)
         segment = Segment.build(sentences, terms, order=order)
         self._setup([segment], k1=k1, b=b, epsilon=epsilon)
