@@ -91,23 +91,19 @@ class Analyzer:
         cached = self._texts.get(text)
         if cached is not None:
             return list(cached)
-        normalized = self._fold(text)
-        if len(normalized) != len(text):
-            terms = [term for _, _, term in self.term_spans(text)]
-        else:
-            # findall without Match objects: re-ranking analyses every candidate sentence and
-            # its neighbours for each question, so this is the answer path's hot loop.
-            known = self._terms
-            terms = []
-            for acronym, number, word in _TOKEN.findall(normalized):
-                if word:
-                    term = known[word] if word in known else self._term(word, "word")
-                elif number:
-                    term = self._term(number, "number")
-                else:
-                    term = self._term(acronym, "acronym")
-                if term is not None:
-                    terms.append(term)
+        # findall without Match objects: re-ranking analyses every candidate sentence and
+        # its neighbours for each question, so this is the answer path's hot loop.
+        known = self._terms
+        terms = []
+        for acronym, number, word in _TOKEN.findall(self._fold(text)):
+            if word:
+                term = known[word] if word in known else self._term(word, "word")
+            elif number:
+                term = self._term(number, "number")
+            else:
+                term = self._term(acronym, "acronym")
+            if term is not None:
+                terms.append(term)
         if len(self._texts) >= _TEXT_CACHE:
             # Bounded without bookkeeping: start over; popular sentences come straight back.
             self._texts.clear()
@@ -119,20 +115,48 @@ class Analyzer:
         self._texts.clear()
 
     def term_spans(self, text: str) -> Iterator[tuple[int, int, str]]:
-        """Each term with its character span in the text as given (for highlighting)."""
-        # NFKC can change lengths; spans are only exact when it does not, so fall back to a
-        # token-by-token pass over the original text in that case.
-        normalized = self._fold(text)
-        aligned = len(normalized) == len(text)
-        source = normalized if aligned else text
-        for match in _TOKEN.finditer(source):
-            raw = match.group() if aligned else self._fold(match.group())
-            term = self._term(raw, match.lastgroup or "word")
-            if term is not None:
+        """Each term with its character span in the text as given (for highlighting).
+
+        The terms are exactly analyze()'s: tokens are found in the folded text, and each
+        folded character maps back to the stretch of the original it came from.
+        """
+        if text.isascii():
+            # ASCII folding is lower(): one character for one, so offsets carry over.
+            folded, starts, ends = self._fold(text), None, None
+        else:
+            folded, starts, ends = self._fold_with_offsets(text)
+        for match in _TOKEN.finditer(folded):
+            term = self._term(match.group(), match.lastgroup or "word")
+            if term is None:
+                continue
+            if starts is None or ends is None:
                 yield match.start(), match.end(), term
+            else:
+                yield starts[match.start()], ends[match.end() - 1], term
 
     def _fold(self, text: str) -> str:
         return self.normalize(text) if self._normalize else text.lower()
+
+    def _fold_with_offsets(self, text: str) -> tuple[str, list[int], list[int]]:
+        """The folded text, and for each of its characters the span of the original it is from.
+
+        Normalisation composes a character with the combining marks after it ("e" + U+0301 ->
+        "é") and may expand one character into several ("ß" -> "ss"), so it is applied to each
+        base character with its marks, and every output character points at that whole unit.
+        """
+        pieces: list[str] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        unit_start = 0
+        for i in range(1, len(text) + 1):
+            if i < len(text) and unicodedata.combining(text[i]):
+                continue
+            piece = self._fold(text[unit_start:i])
+            pieces.append(piece)
+            starts.extend([unit_start] * len(piece))
+            ends.extend([i] * len(piece))
+            unit_start = i
+        return "".join(pieces), starts, ends
 
     def _term(self, raw: str, kind: str) -> str | None:
         key = raw if kind == "word" else f"{kind}:{raw}"

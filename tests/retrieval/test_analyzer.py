@@ -68,3 +68,18 @@ def test_the_text_cache_stays_bounded():
         analyzer.analyze(f"w{i}")
     assert len(analyzer._texts) <= _TEXT_CACHE
     assert analyzer.analyze("w7 running") == ["w7", "run"]
+
+
+def test_composed_and_decomposed_accents_give_the_same_terms_and_exact_spans():
+    composed, decomposed = "café au lait", "cafe\u0301 au lait"
+    assert ANALYZER.analyze(decomposed) == ANALYZER.analyze(composed)
+    spans = list(ANALYZER.term_spans(decomposed))
+    assert [decomposed[start:end] for start, end, _ in spans] == ["cafe\u0301", "au", "lait"]
+
+
+def test_spans_stay_exact_when_normalisation_changes_lengths_both_ways():
+    # "é" decomposed shrinks by one and "ß" grows by one: equal total length, shifted offsets.
+    text = "e\u0301ß word, Straße ﬁnance"
+    spans = list(ANALYZER.term_spans(text))
+    assert [term for _, _, term in spans] == ANALYZER.analyze(text)
+    assert [text[start:end] for start, end, _ in spans] == ["e\u0301ß", "word", "Straße", "ﬁnance"]
