@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from bot.errors import ConfigError
+from retrieval.rerank import RerankWeights
 
+_FITTED = RerankWeights()
 _SOURCE_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
 
@@ -40,11 +42,12 @@ class RetrievalSettings:
     min_confidence: float = 0.3
     context: bool = False
     max_question_chars: int = 2000
-    answer_type_weight: float = 0.54
-    proximity_weight: float = 0.07
-    phrase_weight: float = 0.42
-    neighbour_weight: float = 0.16
-    rerank_candidates: int = 20
+    # The configurable re-ranking weights default to the fitted ones the re-ranker holds.
+    answer_type_weight: float = _FITTED.answer_type
+    proximity_weight: float = _FITTED.proximity
+    phrase_weight: float = _FITTED.phrase
+    neighbour_weight: float = _FITTED.neighbours
+    rerank_candidates: int = _FITTED.candidates
 
 
 @dataclass(frozen=True)
