@@ -4,11 +4,11 @@ and the retention period applied while the bot runs."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime, timedelta
 
 from bot.config import PrivacySettings
 from tests.conftest import SEED_QUESTION
 from tests.robustness.discord_world import running_world
+from tests.robustness.test_privacy import insert_old_row
 
 
 async def test_qa_forget_deletes_a_members_questions_in_this_server_only(tmp_path):
@@ -51,22 +51,12 @@ async def test_hashed_ids_feedback_survives_a_restart_and_forget_still_works(tmp
         assert str(server.member.id) not in "\n".join(db.iterdump())
 
 
-def insert_old_row(path, days: int) -> None:
-    asked = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="milliseconds")
-    with sqlite3.connect(path) as db:
-        db.execute(
-            "INSERT INTO interactions (asked_at, scope, channel_id, user_id, via, question, "
-            "answered, answers, latency_ms) VALUES (?, 0, NULL, 'old', 'dm', 'old?', 0, '[]', 1)",
-            (asked,),
-        )
-
-
 async def test_the_running_bot_applies_the_retention_period(tmp_path):
     privacy = PrivacySettings(retention_days=30)
     async with running_world(tmp_path, privacy=privacy) as world:
         server = world.server()
         await server.member.slash(server.channel, "ask", question=SEED_QUESTION)
-        insert_old_row(tmp_path / "verbatim.db", days=31)
+        insert_old_row(tmp_path / "verbatim.db", days=31, via="dm")
         # The bot's hourly purge (simcord's clock is virtual: an hour passes at once).
         await world.env.advance_time(3_601)
         rows = await world.bot.store.interactions(None)

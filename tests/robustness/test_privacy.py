@@ -103,13 +103,13 @@ async def test_retention_deletes_rows_older_than_the_period_with_their_votes(sto
     assert await keep.purge_expired(now + timedelta(days=10_000)) == 0
 
 
-def insert_old_row(path, days: int) -> None:
+def insert_old_row(path, days: int, via: str = "cli") -> None:
     asked = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="milliseconds")
     with sqlite3.connect(path) as db:
         db.execute(
             "INSERT INTO interactions (asked_at, scope, channel_id, user_id, via, question, "
-            "answered, answers, latency_ms) VALUES (?, 0, NULL, 'old', 'cli', 'old?', 0, '[]', 1)",
-            (asked,),
+            "answered, answers, latency_ms) VALUES (?, 0, NULL, 'old', ?, 'old?', 0, '[]', 1)",
+            (asked, via),
         )
 
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from bot.render import ELLIPSIS, MESSAGE_LIMIT, render_answer
 from retrieval import Analyzer, Answer, DocumentRef, Hit, Sentence
+from tests.bot.test_render import shown_text
 from tests.robustness.conftest import BOUNDED
 
 ANALYZER = Analyzer()
@@ -65,21 +66,6 @@ SOURCES = st.sampled_from(
 )
 
 
-def unescaped(text: str) -> str:
-    """Discord's reading of our markdown: escapes removed, our bold markers dropped."""
-    out, i = [], 0
-    while i < len(text):
-        if text[i] == "\\" and i + 1 < len(text):
-            out.append(text[i + 1])
-            i += 2
-        elif text.startswith("**", i):
-            i += 2
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
-
-
 def bare(text: str, char: str) -> bool:
     """Whether `char` occurs without a backslash before it."""
     return re.search(rf"(?<!\\){re.escape(char)}", text) is not None
@@ -120,5 +106,5 @@ def test_a_reply_fits_keeps_its_layout_and_quotes_verbatim(sentences, titles, so
                 assert not bare(outside_links, char), (char, part)
         # The quote is the sentence (or a window of it), verbatim once escapes are read.
         original = " ".join(hits[number].sentence.text.split())
-        shown = unescaped(quote[2:])
+        shown = shown_text(quote[2:])
         assert shown in original or shown.strip(ELLIPSIS) in original, (shown, original)
