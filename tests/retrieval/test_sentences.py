@@ -92,7 +92,9 @@ def test_deterministic_and_never_crosses_a_paragraph():
 
 
 @pytest.mark.skipif(not GOLDEN_RULES.exists(), reason="shared evaluation data not present")
-def test_golden_rules_at_least_42_of_48():
+def test_every_golden_rule_is_split_right():
+    # The issue asks for 42 of 48; all 48 pass, so any regression shows up here.
     rules = json.loads(GOLDEN_RULES.read_text(encoding="utf-8"))["rules"]
-    right = sum(split_sentences(rule["text"]) == rule["expected"] for rule in rules)
-    assert right >= 42
+    wrong = [rule["text"] for rule in rules if split_sentences(rule["text"]) != rule["expected"]]
+    assert len(rules) == 48
+    assert wrong == []
