@@ -167,7 +167,8 @@ class Docs(
     ) -> None:
         """Show a document's details and its numbered sentences."""
         found = await self.find(interaction, document)
-        sentences = await self.bot.store.document_sentences(found.id)
+        # One more than is shown, to know whether to point at the rest.
+        sentences = await self.bot.store.document_sentences(found.id, start, SHOW_AT_MOST + 1)
         source = link(found.source, "source") if found.source else "none"
         # Who added it is shown as a mention: it renders as a name and, with no mentions
         # allowed, pings no one.
@@ -178,8 +179,8 @@ class Docs(
             f"added {timestamp(found.added_at)} by {by}",
         ]
         # A message holds a few dozen sentences at most: render only those.
-        shown = [s for s in sentences if s.position >= start][:SHOW_AT_MOST]
-        hidden = sum(s.position >= start for s in sentences) - len(shown)
+        shown = sentences[:SHOW_AT_MOST]
+        hidden = max(found.sentence_count - start + 1, 0) - len(shown)
         lines += [f"`{s.position}.` {escape(shorten(s.text, 300))}" for s in shown]
         more = "… {n} more: /docs show start:<number>"
         await tell(interaction, fit_lines(lines, more=more, hidden=hidden))
@@ -244,10 +245,11 @@ class Docs(
         given = given.strip()
         if given.isdigit():
             return await self.bot.store.get_document(scope, int(given))
-        candidates = await self.bot.store.search_titles(scope, given, 25)
-        exact = [d for d in candidates if d.title.casefold() == given.casefold()]
+        # The exact title first: a fragment search only sees the first 25 matches.
+        exact = await self.bot.store.titled(scope, given)
         if len(exact) == 1:
             return exact[0]
+        candidates = await self.bot.store.search_titles(scope, given, 2)
         if len(candidates) == 1:
             return candidates[0]
         raise VerbatimError(

@@ -311,6 +311,17 @@ class Store:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
 
+    async def titled(self, scope: int, title: str) -> list[StoredDocument]:
+        """Documents of the scope titled exactly this, ignoring case."""
+        async with self._reader.execute(
+            f"""
+            SELECT {_DOCUMENT_COLUMNS} FROM documents
+            WHERE scope = ? AND title = ? COLLATE NOCASE ORDER BY id
+            """,
+            (scope, title),
+        ) as cur:
+            return [StoredDocument(*row) async for row in cur]
+
     async def search_titles(
         self, scope: int, fragment: str, limit: int = 25
     ) -> list[StoredDocument]:
@@ -332,15 +343,17 @@ class Store:
         ) as cur:
             return [int(row[0]) async for row in cur]
 
-    async def document_sentences(self, document_id: int) -> list[StoredSentence]:
-        """One document's sentences in order."""
+    async def document_sentences(
+        self, document_id: int, start: int = 1, limit: int = -1
+    ) -> list[StoredSentence]:
+        """One document's sentences in order, from position `start`, at most `limit` (-1: all)."""
         async with self._reader.execute(
             """
             SELECT s.id, d.id, d.title, d.source, s.position, s.text
             FROM sentences s JOIN documents d ON d.id = s.document_id
-            WHERE d.id = ? ORDER BY s.position
+            WHERE d.id = ? AND s.position >= ? ORDER BY s.position LIMIT ?
             """,
-            (document_id,),
+            (document_id, start, limit),
         ) as cur:
             return [StoredSentence(*row) for row in await cur.fetchall()]
 

@@ -199,6 +199,25 @@ async def test_a_long_document_shows_within_one_message(world, server):
     assert "`50.` Statement 50" in later.response.content
 
 
+async def test_an_exact_title_is_found_past_the_first_25_that_contain_it(world, server):
+    for n in range(1, 28):
+        await server.moderator.slash(
+            server.channel,
+            "docs add",
+            text=f"Note {n} is about gadgets.",
+            title=f"A gadget {n:02d}",
+        )
+    # Sorted by title, "Gadget" comes after all 27 titles that contain it.
+    await server.moderator.slash(
+        server.channel, "docs add", text="Gadgets are blue.", title="Gadget"
+    )
+    shown = await server.moderator.slash(server.channel, "docs show", document="gadget")
+    assert shown.response.content.startswith("**Gadget** (document")
+    vague = await server.moderator.slash(server.channel, "docs show", document="gadget 0")
+    assert vague.response.content.startswith("No single document is titled 'gadget 0' here")
+    world.expected_errors()
+
+
 async def test_a_bot_restart_keeps_every_document(world, server):
     other = world.server("elsewhere")
     await add_widgets(server)
