@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, replace
 from functools import wraps
 from pathlib import Path
@@ -19,8 +19,9 @@ import click
 from bot.config import Settings, load_settings
 from bot.errors import VerbatimError
 from bot.export import interaction_json, interactions_csv
+from bot.ingest import FileOutcome, add_files, prepare_pool, workers_for
 from bot.library import AskResult, Library, supported_files
-from bot.store import GLOBAL_SCOPE, Store
+from bot.store import GLOBAL_SCOPE, Store, StoredDocument
 
 log = logging.getLogger(__name__)
 
@@ -148,41 +149,66 @@ def docs() -> None:
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--title", help="Title to cite (default: the document's own title or file name).")
 @scope_option("Scope (server id) the document belongs to.")
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 64),
+    help="Processes that read a folder's files in parallel (default: one per core when the "
+    "files total 1 MB or more; 0: none).",
+)
 @click.pass_obj
 @run_async
-async def docs_add(obj: CliContext, path: Path, title: str | None, scope: int) -> None:
+async def docs_add(
+    obj: CliContext, path: Path, title: str | None, scope: int, workers: int | None
+) -> None:
     """Add the file at PATH, or every supported file in the folder PATH."""
-    from tqdm import tqdm
-
     files = supported_files(path)
     if path.is_dir() and not files:
         raise VerbatimError(f"{path} has no .txt, .md, .html or .pdf files.")
-    failures = 0
-    async with open_library(obj.settings) as library:
-        progress = tqdm(files, unit="file", disable=len(files) < 2, file=sys.stderr)
-        for file in progress:
-            try:
-                document = await library.add_document(
-                    scope,
-                    file.read_bytes(),
-                    filename=file.name,
-                    title=title if len(files) == 1 else None,
-                    source=str(file),
-                    added_by=os.environ.get("USER", "cli"),
-                )
-            except VerbatimError as error:
-                if len(files) == 1:
-                    raise
-                failures += 1
-                progress.write(f"skipped {file}: {error.message}", file=sys.stderr)
-                continue
-            assert document is not None
-            progress.write(
-                f"added document {document.id} '{document.title}', "
-                f"{document.sentence_count} sentences"
+    if len(files) == 1:
+        async with open_library(obj.settings) as library:
+            document = await library.add_document(
+                scope,
+                files[0].read_bytes(),
+                filename=files[0].name,
+                title=title,
+                source=str(files[0]),
+                added_by=os.environ.get("USER", "cli"),
             )
+        assert document is not None
+        click.echo(_added(document))
+        return
+    # Many files are prepared in worker processes (started first: they load while the library
+    # does) and stored here in order, each as its own transaction.
+    count = workers_for(files) if workers is None else workers
+    with prepare_pool(count, obj.settings.documents.max_bytes) as pool:
+        async with open_library(obj.settings) as library:
+            outcomes = add_files(
+                library, scope, files, added_by=os.environ.get("USER", "cli"), pool=pool
+            )
+            async with aclosing(outcomes):
+                failures = await _report_progress(outcomes, len(files))
     if failures:
         raise VerbatimError(f"{failures} of {len(files)} files were not added.")
+
+
+async def _report_progress(outcomes: AsyncIterator[FileOutcome], total: int) -> int:
+    """Show each file's outcome under a progress bar; the number of files not added."""
+    from tqdm import tqdm
+
+    failures = 0
+    with tqdm(total=total, unit="file", file=sys.stderr) as progress:
+        async for outcome in outcomes:
+            progress.update()
+            if outcome.document is None:
+                failures += 1
+                progress.write(f"skipped {outcome.path}: {outcome.error}", file=sys.stderr)
+            else:
+                progress.write(_added(outcome.document))
+    return failures
+
+
+def _added(document: StoredDocument) -> str:
+    return f"added document {document.id} '{document.title}', {document.sentence_count} sentences"
 
 
 @docs.command("list")

@@ -322,34 +322,13 @@ class Library:
         self, data: bytes, *, filename: str | None, content_type: str | None, title: str | None
     ) -> PreparedDocument:
         """Extract, split and analyze a document (slow: call it in a thread)."""
-        limit = self.max_document_bytes
-        if limit is not None and len(data) > limit:
-            # Refused before any parsing: size is the cheapest defence against a hostile file.
-            raise DocumentRejectedError(
-                f"The file is {_size(len(data))}; the limit is {_size(limit)}. "
-                "Split it into smaller documents."
-            )
-        try:
-            extracted = extract_text(data, filename=filename, content_type=content_type)
-        except ExtractionError as error:
-            raise DocumentRejectedError(str(error)) from None
-        sentences = split_sentences(extracted.text)
-        if not sentences:
-            raise DocumentRejectedError("The document has no sentences to quote.")
-        chosen = title or extracted.title or (Path(filename).stem if filename else "") or "Untitled"
-        chosen = "".join(ch for ch in _storable(chosen) if unicodedata.category(ch) != "Cc")
-        chosen = " ".join(chosen.split())[:MAX_TITLE_CHARS] or "Untitled"
-        digest = hashlib.sha256("\n".join(sentences).encode("utf-8")).hexdigest()
-        # Analyzed here, in the same thread hop: the store caches the terms with the sentences
-        # and the index takes these postings, so nothing is read back or analyzed twice.
-        terms = list(map(self.analyzer.analyze, sentences))
-        return PreparedDocument(
-            chosen,
-            extracted.kind,
-            digest,
-            sentences,
-            Postings.build(terms),
-            list(map(_cacheable, terms)),
+        return prepare_document(
+            data,
+            filename=filename,
+            content_type=content_type,
+            title=title,
+            analyzer=self.analyzer,
+            max_bytes=self.max_document_bytes,
         )
 
     async def add_document(
@@ -368,6 +347,20 @@ class Library:
         prepared = await asyncio.to_thread(
             self.prepare, data, filename=filename, content_type=content_type, title=title
         )
+        return await self.add_prepared(
+            scope, prepared, source=source, added_by=added_by, skip_duplicates=skip_duplicates
+        )
+
+    async def add_prepared(
+        self,
+        scope: int,
+        prepared: PreparedDocument,
+        *,
+        source: str = "",
+        added_by: str = "",
+        skip_duplicates: bool = False,
+    ) -> StoredDocument | None:
+        """Store and index a prepared document (add_document's second half; bulk adds too)."""
         async with self._changing_lock(scope):
             try:
                 document = await self._store_new(scope, prepared, source, added_by)
@@ -544,6 +537,50 @@ class Library:
             except Exception:  # a failed purge must not stop the next one
                 log.exception("retention purge failed")
             await asyncio.sleep(every_seconds)
+
+
+def prepare_document(
+    data: bytes,
+    *,
+    filename: str | None,
+    content_type: str | None,
+    title: str | None,
+    analyzer: Analyzer,
+    max_bytes: int | None = None,
+) -> PreparedDocument:
+    """Extract, split and analyze a document: pure work, no store (slow: not on the loop).
+
+    Library.prepare calls it in a thread; the bulk path (bot/ingest.py) in worker processes.
+    """
+    limit = max_bytes
+    if limit is not None and len(data) > limit:
+        # Refused before any parsing: size is the cheapest defence against a hostile file.
+        raise DocumentRejectedError(
+            f"The file is {_size(len(data))}; the limit is {_size(limit)}. "
+            "Split it into smaller documents."
+        )
+    try:
+        extracted = extract_text(data, filename=filename, content_type=content_type)
+    except ExtractionError as error:
+        raise DocumentRejectedError(str(error)) from None
+    sentences = split_sentences(extracted.text)
+    if not sentences:
+        raise DocumentRejectedError("The document has no sentences to quote.")
+    chosen = title or extracted.title or (Path(filename).stem if filename else "") or "Untitled"
+    chosen = "".join(ch for ch in _storable(chosen) if unicodedata.category(ch) != "Cc")
+    chosen = " ".join(chosen.split())[:MAX_TITLE_CHARS] or "Untitled"
+    digest = hashlib.sha256("\n".join(sentences).encode("utf-8")).hexdigest()
+    # Analyzed here, in the same hop: the store caches the terms with the sentences and the
+    # index takes these postings, so nothing is read back or analyzed twice.
+    terms = list(map(analyzer.analyze, sentences))
+    return PreparedDocument(
+        chosen,
+        extracted.kind,
+        digest,
+        sentences,
+        Postings.build(terms),
+        list(map(_cacheable, terms)),
+    )
 
 
 def _cacheable(terms: list[str]) -> str | None:

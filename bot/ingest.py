@@ -1,0 +1,229 @@
+"""Bulk adds: many files prepared in worker processes, stored and indexed in order here.
+
+Preparing a document (extract, split, analyze, build its postings) is pure CPU work and most
+of an add; storing and indexing it must happen in the process that owns the store and the
+indexes. So files go to a process pool (one worker per core, each with its own analyzer) and
+come back as PreparedDocuments, which this process hands to Library.add_prepared in file
+order: the same duplicate refusal, one transaction per document, the scope's change lock, and
+the same document ids, sentences and terms as adding the files one by one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+import traceback
+from collections import deque
+from collections.abc import AsyncIterator, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.errors import VerbatimError
+from bot.library import Library, PreparedDocument, prepare_document
+from bot.store import StoredDocument
+from retrieval import Analyzer
+
+log = logging.getLogger(__name__)
+
+# Below this many bytes in all, starting worker processes (each imports NLTK and numpy, about
+# half a second) costs more than it saves: the files are prepared in a thread instead.
+POOL_MIN_BYTES = 1_000_000
+# Files handed to the pool ahead of the one being stored, per worker: enough to keep every
+# worker busy while this process stores, few enough that prepared documents do not pile up.
+_AHEAD_PER_WORKER = 4
+
+
+@dataclass(frozen=True, slots=True)
+class FileOutcome:
+    """What became of one file: its stored document, or the reason it was not added."""
+
+    path: Path
+    document: StoredDocument | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Refused:
+    """A worker's answer for a file it could not prepare."""
+
+    message: str
+    # The traceback of an unexpected error (a bug, not the file's fault), logged here.
+    details: str | None = None
+
+
+def workers_for(files: Sequence[Path]) -> int:
+    """How many worker processes to prepare these files in (0: one by one in a thread)."""
+    cores = os.cpu_count() or 1
+    if cores < 2 or len(files) < 2:
+        return 0
+    total = 0
+    for path in files:
+        try:
+            total += path.stat().st_size
+        except OSError:
+            continue  # reported when the file is read
+        if total >= POOL_MIN_BYTES:
+            return cores
+    return 0
+
+
+class PreparePool:
+    """Worker processes that prepare files, one per core, each with its own analyzer.
+
+    They start at once, so their imports (NLTK, numpy: about half a second) overlap whatever
+    the caller does next, such as loading the library. Spawned rather than forked: this
+    process runs threads (SQLite's, asyncio's), which a fork would copy mid-flight.
+    """
+
+    def __init__(self, workers: int, max_bytes: int | None) -> None:
+        self.workers = workers
+        self._executor = ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(max_bytes,),
+        )
+        for _ in range(workers):
+            self._executor.submit(int)  # workers start on demand: start them all now
+
+    def submit(self, path: Path) -> Future[PreparedDocument | _Refused]:
+        """Prepare a file in a worker (BrokenProcessPool if a worker has died)."""
+        return self._executor.submit(_prepare_file, str(path))
+
+    def close(self) -> None:
+        """Drop files not yet started; the workers exit once idle."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+@contextmanager
+def prepare_pool(workers: int, max_bytes: int | None) -> Iterator[PreparePool | None]:
+    """A PreparePool of this many workers for the duration (None when workers is 0)."""
+    if workers <= 0:
+        yield None
+        return
+    pool = PreparePool(workers, max_bytes)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+async def add_files(
+    library: Library,
+    scope: int,
+    files: Sequence[Path],
+    *,
+    added_by: str = "",
+    pool: PreparePool | None = None,
+) -> AsyncIterator[FileOutcome]:
+    """Add files to a scope, yielding each one's outcome in file order as it is stored.
+
+    Files are prepared in the pool's workers, or one by one in a thread without a pool. A file
+    that cannot be read, is refused or is a duplicate gets an error and the rest carry on;
+    each document is committed on its own, so stopping halfway keeps every file stored so far.
+    """
+    if pool is None:
+        for path in files:
+            yield await _add_in_thread(library, scope, path, added_by)
+        return
+    ahead: deque[tuple[Path, Future[PreparedDocument | _Refused]]] = deque()
+    waiting = iter(files)
+    broken = False
+    while True:
+        while not broken and len(ahead) < pool.workers * _AHEAD_PER_WORKER:
+            path = next(waiting, None)
+            if path is None:
+                break
+            try:
+                ahead.append((path, pool.submit(path)))
+            except BrokenProcessPool:
+                broken = True
+                waiting = iter([path, *waiting])
+        if not ahead:
+            break
+        path, future = ahead.popleft()
+        try:
+            prepared = await asyncio.wrap_future(future)
+        except BrokenProcessPool:
+            # A worker died (killed, or crashed inside a parser) and took the pool with it:
+            # this file and the rest are prepared here, in a thread, one by one.
+            if not broken:
+                log.warning("a worker process stopped; preparing the remaining files here")
+            broken = True
+            yield await _add_in_thread(library, scope, path, added_by)
+            continue
+        yield await _store(library, scope, path, prepared, added_by)
+    for path in waiting:
+        yield await _add_in_thread(library, scope, path, added_by)
+
+
+async def _add_in_thread(library: Library, scope: int, path: Path, added_by: str) -> FileOutcome:
+    prepared = await asyncio.to_thread(_prepare, path, library.analyzer, library.max_document_bytes)
+    return await _store(library, scope, path, prepared, added_by)
+
+
+async def _store(
+    library: Library,
+    scope: int,
+    path: Path,
+    prepared: PreparedDocument | _Refused,
+    added_by: str,
+) -> FileOutcome:
+    if isinstance(prepared, _Refused):
+        if prepared.details is not None:
+            log.error("could not prepare %s:\n%s", path, prepared.details)
+        return FileOutcome(path, error=prepared.message)
+    try:
+        document = await library.add_prepared(scope, prepared, source=str(path), added_by=added_by)
+    except VerbatimError as error:
+        return FileOutcome(path, error=error.message)
+    return FileOutcome(path, document=document)
+
+
+# -- in the worker processes ----------------------------------------------------------------
+
+_analyzer: Analyzer | None = None
+_max_bytes: int | None = None
+
+
+def _start_worker(max_bytes: int | None) -> None:
+    global _analyzer, _max_bytes
+    # Ctrl-C reaches the whole process group: the main process stops the pool, not the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _analyzer = Analyzer()
+    _max_bytes = max_bytes
+
+
+def _prepare_file(path: str) -> PreparedDocument | _Refused:
+    assert _analyzer is not None, "the pool's initializer makes the analyzer"
+    return _prepare(Path(path), _analyzer, _max_bytes)
+
+
+def _prepare(path: Path, analyzer: Analyzer, max_bytes: int | None) -> PreparedDocument | _Refused:
+    """A file read and prepared, or why not; never raises, so one file cannot stop the rest."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        return _Refused(f"The file could not be read ({error.strerror or error}).")
+    try:
+        return prepare_document(
+            data,
+            filename=path.name,
+            content_type=None,
+            title=None,
+            analyzer=analyzer,
+            max_bytes=max_bytes,
+        )
+    except VerbatimError as error:
+        return _Refused(error.message)
+    except Exception as error:  # a parser's bug: this file fails, the others go on
+        return _Refused(
+            f"The file could not be read (unexpected {type(error).__name__}).",
+            traceback.format_exc(),
+        )

@@ -1,0 +1,151 @@
+"""Bulk adds: worker processes prepare, this process stores in order; same result as one by one."""
+
+from contextlib import aclosing
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from bot.cli import cli
+from bot.config import RetrievalSettings
+from bot.errors import VerbatimError
+from bot.ingest import FileOutcome, add_files, prepare_pool, workers_for
+from bot.library import Library, supported_files
+from bot.store import Store
+from tests.conftest import ROOT, SEEDS
+
+SCOPE = 42
+QUESTIONS = [
+    "how many Special Operations forces?",
+    "which files can be added?",
+    "how often is the kettle descaled?",
+    "what does the bot quote?",
+]
+
+
+def make_folder(folder: Path) -> list[Path]:
+    """Real documents of each kind, a duplicate, a broken PDF and an empty file, in name order."""
+    folder.mkdir()
+    (folder / "a-seed.txt").write_bytes(next(SEEDS.glob("*.txt")).read_bytes())
+    (folder / "b-readme.md").write_bytes((ROOT / "README.md").read_bytes())
+    (folder / "c-broken.pdf").write_bytes(b"%PDF-1.4 broken")
+    (folder / "d-kettle.html").write_text(
+        "<title>Kettle</title><p>The kettle boils a litre in ninety seconds. Descale it with "
+        "white vinegar every month, e.g. on the 1st. Dr. Smith wrote the manual.</p>"
+        "<p>It holds 1,500 ml. Mr. Jones tested it at 9 a.m. on Monday.</p>"
+    )
+    (folder / "e-empty.txt").write_text("   \n\n")
+    (folder / "f-seed-again.txt").write_bytes(next(SEEDS.glob("*.txt")).read_bytes())
+    (folder / "g-list.md").write_text(
+        "# Setup\n\n1. Install the bot. 2. Add documents. 3. Ask a question.\n\n"
+        "- The bot quotes sentences verbatim . . . with citations.\n- It never paraphrases.\n"
+    )
+    return supported_files(folder)
+
+
+async def one_by_one(library: Library, files: list[Path]) -> list[FileOutcome]:
+    """The path every add took before: Library.add_document for each file in turn."""
+    outcomes = []
+    for path in files:
+        try:
+            document = await library.add_document(
+                SCOPE, path.read_bytes(), filename=path.name, source=str(path), added_by="t"
+            )
+        except VerbatimError as error:
+            outcomes.append(FileOutcome(path, error=error.message))
+        else:
+            outcomes.append(FileOutcome(path, document=document))
+    return outcomes
+
+
+async def bulk(library: Library, files: list[Path], workers: int) -> list[FileOutcome]:
+    with prepare_pool(workers, library.max_document_bytes) as pool:
+        assert (pool is None) == (workers == 0)
+        async with aclosing(add_files(library, SCOPE, files, added_by="t", pool=pool)) as added:
+            return [outcome async for outcome in added]
+
+
+async def stored(library: Library) -> tuple:
+    """Everything an add leaves behind: documents, sentences with cached terms, answers."""
+    store = library.store
+    documents = [
+        (d.id, d.title, d.source, d.kind, d.content_hash, d.sentence_count)
+        for d in await store.list_documents(SCOPE)
+    ]
+    sentences = [
+        (row.id, row.document_id, row.position, row.text, terms)
+        for row, terms in await store.scope_sentences_with_terms(SCOPE)
+    ]
+    answers = []
+    for question in QUESTIONS:
+        result = await library.ask(question, scope=SCOPE, via="t")
+        answers.append([(h.sentence.id, h.score) for h in result.answer.hits])
+    return documents, sentences, answers
+
+
+async def test_bulk_add_stores_and_answers_exactly_as_adding_one_by_one(tmp_path):
+    files = make_folder(tmp_path / "docs")
+    results = {}
+    for way in ("one by one", "thread", "pool"):
+        async with Store.open(tmp_path / f"{way}.db") as store:
+            library = Library(store, RetrievalSettings())
+            await library.load()
+            if way == "one by one":
+                outcomes = await one_by_one(library, files)
+            else:
+                outcomes = await bulk(library, files, 0 if way == "thread" else 2)
+            results[way] = (
+                [(o.path, o.document, o.error) for o in outcomes],
+                await stored(library),
+            )
+    expected_outcomes, expected_store = results["one by one"]
+    first = expected_outcomes[0][1]
+    assert first is not None
+    assert [(path.name, error) for path, _, error in expected_outcomes] == [
+        ("a-seed.txt", None),
+        ("b-readme.md", None),
+        ("c-broken.pdf", "The PDF could not be read (it may be damaged or not really a PDF)."),
+        ("d-kettle.html", None),
+        ("e-empty.txt", "The document is empty."),
+        (
+            "f-seed-again.txt",
+            f"This content is already here as document {first.id}, '{first.title}'.",
+        ),
+        ("g-list.md", None),
+    ]
+    documents, sentences, answers = expected_store
+    assert len(documents) == 4 and len(sentences) > 100
+    assert all(terms is not None for *_, terms in sentences)
+    assert any(answers)
+    for way in ("thread", "pool"):
+        outcomes, store = results[way]
+        # Same ids, titles, sentences, cached terms and answers (scores bit for bit).
+        assert store == expected_store, way
+        assert [(p, e) for p, _, e in outcomes] == [(p, e) for p, _, e in expected_outcomes]
+        assert [d.id if d else None for _, d, _ in outcomes] == [
+            d.id if d else None for _, d, _ in expected_outcomes
+        ]
+
+
+def test_small_folders_are_prepared_without_worker_processes(tmp_path):
+    files = make_folder(tmp_path / "docs")
+    assert workers_for(files) == 0
+    assert workers_for(files[:1]) == 0
+
+
+def test_cli_folder_add_in_workers_reports_the_bad_file_and_adds_the_rest(tmp_path):
+    files = make_folder(tmp_path / "docs")
+    db = tmp_path / "cli.db"
+    result = CliRunner().invoke(
+        cli,
+        ["--db", str(db), "docs", "add", str(tmp_path / "docs"), "--workers", "2", "--scope", "7"],
+    )
+    assert result.exit_code == 1
+    assert isinstance(result.exception, VerbatimError)
+    assert result.exception.message == f"3 of {len(files)} files were not added."
+    broken = tmp_path / "docs" / "c-broken.pdf"
+    assert (
+        f"skipped {broken}: The PDF could not be read (it may be damaged or not really a PDF)."
+        in result.output
+    )
+    assert result.output.count("added document") == 4
+    assert "'Kettle', 5 sentences" in result.output
