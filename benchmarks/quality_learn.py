@@ -41,14 +41,9 @@ def question_list(
         order = np.argsort(-bm25, kind="stable")[:depth]
         subset = order[bm25[order] > 0].tolist()
     candidates = [(engine.sentences[i], float(bm25[i])) for i in subset]
-    rows = candidate_features(
-        Question.of(text, terms),
-        candidates,
-        engine.analyzer,
-        engine.index.neighbours,
-        question_weights(terms, engine.index),
+    features = candidate_features(
+        Question.of(text, terms), candidates, engine.index, question_weights(terms, engine.index)
     )
-    features = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
     return features, np.array([i in answers for i in subset], dtype=bool)
 
 

@@ -93,12 +93,11 @@ class Engine:
         rescored = rerank(
             Question.of(question, terms),
             candidates,
-            self.analyzer,
+            self.index,
             self.config.weights,
-            self.index.neighbours,
             question_weights(terms, self.index),
         )
-        final = {sentence.id: score for sentence, score in rescored}
+        final = {each.sentence.id: each.score for each in rescored}
         return np.array([final[i] for i in subset])
 
     def scores(self, question: str) -> np.ndarray:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from retrieval.analyzer import Analyzer
 from retrieval.index import SentenceIndex
-from retrieval.rerank import Question, RerankWeights, rerank
+from retrieval.rerank import Question, RerankWeights, rerank, weight_share
 from retrieval.types import Sentence
 
 DEFAULT_TOP_K = 3
@@ -64,22 +66,23 @@ def answer_question(
     candidates = index.search(terms, max(top_k, weights.candidates))
     if not candidates:
         return Answer(question=question, terms=terms)
-    weighted = question_weights(terms, index)
     rescored = rerank(
-        Question.of(question, terms), candidates, analyzer, weights, index.neighbours, weighted
+        Question.of(question, terms), candidates, index, weights, question_weights(terms, index)
     )
-    hits = []
-    best = 0.0
-    for rank, (sentence, score) in enumerate(rescored[:top_k]):
-        confidence = coverage(weighted, analyzer.analyze(sentence.text))
-        if rank == 0:
-            best = confidence
-        if confidence < min_confidence:
-            if rank == 0:
-                break
-            continue
-        before, after = index.neighbours(sentence) if context else (None, None)
-        hits.append(Hit(sentence, score, confidence, before, after))
+    best = rescored[0].coverage
+    # Below the threshold the best sentence does not answer: say nothing rather than less.
+    shown = rescored[:top_k] if best >= min_confidence else []
+    hits = [
+        Hit(
+            each.sentence,
+            each.score,
+            each.coverage,
+            each.before if context else None,
+            each.after if context else None,
+        )
+        for each in shown
+        if each.coverage >= min_confidence
+    ]
     return Answer(question=question, terms=terms, hits=tuple(hits), confidence=best)
 
 
@@ -88,13 +91,15 @@ def question_weights(terms: Sequence[str], index: SentenceIndex) -> dict[str, fl
     return {term: max(index.idf(term), 0.0) for term in dict.fromkeys(terms)}
 
 
-def coverage(weights: dict[str, float], sentence_terms: Sequence[str]) -> float:
-    """The share of the question's weight whose terms the sentence contains, 0..1."""
-    total = sum(weights.values())
-    if total <= 0:
-        return 0.0
-    present = set(sentence_terms)
-    return sum(weight for term, weight in weights.items() if term in present) / total
+def coverage(weights: Mapping[str, float], sentence_terms: Sequence[str]) -> float:
+    """The share of the question's weight whose terms the sentence contains, 0..1.
+
+    The same computation (rerank.weight_share) as the confidence answer_question gives.
+    """
+    present = frozenset(sentence_terms)
+    vector = np.fromiter(weights.values(), dtype=np.float64, count=len(weights))
+    mask = np.array([term in present for term in weights], dtype=bool)
+    return float(weight_share(vector, mask))
 
 
 def confidence_of(

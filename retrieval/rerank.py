@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
-from retrieval.analyzer import Analyzer
+import numpy as np
+
+from retrieval.index import SentenceIndex
+from retrieval.term_table import ABSENT, TermTable
 from retrieval.types import Sentence
-
-Neighbours = Callable[[Sentence], tuple[Sentence | None, Sentence | None]]
 
 
 class AnswerType(Enum):
@@ -21,6 +23,9 @@ class AnswerType(Enum):
     PERSON = "person"
     PLACE = "place"
 
+
+# Greater than any rank of first appearance.
+_LAST = np.iinfo(np.int64).max
 
 # The signals candidate_features computes, in the order of its columns.
 FEATURES = (
@@ -128,45 +133,6 @@ def has_answer_type(kind: AnswerType, sentence: str, question_words: frozenset[s
     )
 
 
-def closeness(question_terms: Sequence[str], sentence_terms: Sequence[str]) -> float:
-    """How tightly the question's terms sit together in the sentence: 1 when adjacent.
-
-    The shortest stretch of the sentence holding every distinct matched term, compared with
-    the number of those terms; 0 when fewer than two terms match.
-    """
-    wanted = set(question_terms)
-    positions = [(i, term) for i, term in enumerate(sentence_terms) if term in wanted]
-    distinct = len({term for _, term in positions})
-    if distinct < 2:
-        return 0.0
-    counts: dict[str, int] = {}
-    best = len(sentence_terms)
-    left = 0
-    covered = 0
-    # A sliding window over the matches: widen right, then shrink left while all are covered.
-    for position, term in positions:
-        counts[term] = counts.get(term, 0) + 1
-        if counts[term] == 1:
-            covered += 1
-        while covered == distinct:
-            start, first = positions[left]
-            best = min(best, position - start + 1)
-            counts[first] -= 1
-            if counts[first] == 0:
-                covered -= 1
-            left += 1
-    return distinct / best
-
-
-def shared_bigrams(question_terms: Sequence[str], sentence_terms: Sequence[str]) -> float:
-    """The share of the question's adjacent term pairs that the sentence has adjacent too."""
-    wanted = set(zip(question_terms, question_terms[1:], strict=False))
-    if not wanted:
-        return 0.0
-    found = wanted.intersection(zip(sentence_terms, sentence_terms[1:], strict=False))
-    return len(found) / len(wanted)
-
-
 @dataclass(frozen=True, slots=True)
 class Question:
     """A question analysed once for re-ranking."""
@@ -175,93 +141,158 @@ class Question:
     terms: tuple[str, ...]
     kind: AnswerType | None
     words: frozenset[str]
+    # The distinct terms in order, and each distinct pair of adjacent terms as their columns.
+    distinct: tuple[str, ...]
+    pairs: np.ndarray
 
     @classmethod
     def of(cls, text: str, terms: Sequence[str]) -> Question:
         """Analyse a question's wording (its terms come from the shared analyzer)."""
         words = frozenset(word.casefold() for word in re.findall(r"[\w'’-]+", text))
-        return cls(text, tuple(terms), answer_type(text), words)
+        distinct = tuple(dict.fromkeys(terms))
+        column = {term: i for i, term in enumerate(distinct)}
+        adjacent = list(
+            dict.fromkeys((column[a], column[b]) for a, b in zip(terms, terms[1:], strict=False))
+        )
+        pairs = np.array(adjacent, dtype=np.intp).reshape(len(adjacent), 2)
+        return cls(text, tuple(terms), answer_type(text), words, distinct, pairs)
+
+
+class Rescored(NamedTuple):
+    """A candidate after re-ranking, with what the answer needs to cite and threshold it."""
+
+    sentence: Sentence
+    score: float
+    coverage: float
+    before: Sentence | None
+    after: Sentence | None
+
+
+def weight_share(weights: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """The share of the terms' weight each column of `present` (terms x ...) holds.
+
+    The one computation of the question's IDF coverage: the re-ranker's coverage and context
+    signals and the answer's confidence all come from here. Sums run term by term in the
+    question's order (cumsum is sequential, whatever the array's shape), so a sentence gets
+    the same bits alone or among others.
+    """
+    if not len(weights):
+        return np.zeros(present.shape[1:], dtype=np.float64)
+    total = np.cumsum(weights)[-1]
+    if total <= 0:
+        return np.zeros(present.shape[1:], dtype=np.float64)
+    held = np.where(present, weights.reshape((-1,) + (1,) * (present.ndim - 1)), 0.0)
+    return np.cumsum(held, axis=0)[-1] / total
 
 
 def candidate_features(
     question: Question,
     candidates: Sequence[tuple[Sentence, float]],
-    analyzer: Analyzer,
-    neighbours: Neighbours,
+    index: SentenceIndex,
     idf: Mapping[str, float] | None = None,
-) -> list[tuple[float, ...]]:
-    """Each candidate's signals, in the order of FEATURES (and RerankWeights.vector).
-
-    `idf` weighs the question's terms (equal weights without it). A neighbour's BM25 counts
-    only if it is a candidate too; the others are weak.
-    """
-    weights = idf if idf is not None else dict.fromkeys(question.terms, 1.0)
-    total = sum(weights.values())
-    distinct = frozenset(question.terms)
-    by_id = {sentence.id: score for sentence, score in candidates}
-    top = max(by_id.values(), default=0.0)
-    top = top if top > 0 else 1.0
-    analysed: dict[int, frozenset[str]] = {}
-
-    def terms_of(sentence: Sentence | None) -> frozenset[str]:
-        if sentence is None:
-            return frozenset()
-        if sentence.id not in analysed:
-            analysed[sentence.id] = frozenset(analyzer.analyze(sentence.text))
-        return analysed[sentence.id]
-
-    items = list(weights.items())
-    scale = 1.0 / total if total > 0 else 0.0
-    rows = []
-    for sentence, score in candidates:
-        terms = analyzer.analyze(sentence.text)
-        present = frozenset(terms)
-        analysed[sentence.id] = present
-        before, after = neighbours(sentence)
-        missing = [(term, weight) for term, weight in items if term not in present]
-        own = sum(weight for term, weight in items if term in present) * scale
-        typed = question.kind is not None and has_answer_type(
-            question.kind, sentence.text, question.words
-        )
-        nearby = sum(by_id.get(n.id, 0.0) for n in (before, after) if n is not None)
-        context = [
-            sum(weight for term, weight in missing if term in near) * scale
-            for near in (terms_of(before), terms_of(after))
-        ]
-        matched = sum(1 for term in terms if term in distinct)
-        rows.append(
-            (
-                score / top,
-                float(typed),
-                closeness(question.terms, terms),
-                shared_bigrams(question.terms, terms),
-                own,
-                context[0],
-                context[1],
-                1.0 - matched / len(terms) if terms else 0.0,
-                nearby / top,
-            )
-        )
-    return rows
+) -> np.ndarray:
+    """Each candidate's signals (candidates x FEATURES, in RerankWeights.vector's order)."""
+    return _features(question, candidates, _table(question, candidates, index), idf)
 
 
 def rerank(
     question: Question,
     candidates: Sequence[tuple[Sentence, float]],
-    analyzer: Analyzer,
+    index: SentenceIndex,
     weights: RerankWeights,
-    neighbours: Neighbours,
     idf: Mapping[str, float] | None = None,
-) -> list[tuple[Sentence, float]]:
-    """The candidates (with BM25 scores) re-scored and sorted best first.
+) -> list[Rescored]:
+    """The candidates (with BM25 scores, from `index`) re-scored and sorted best first.
 
-    Python's sort is stable, so equal scores keep BM25's (document) order.
+    `idf` weighs the question's terms (equal weights without it). Equal scores keep BM25's
+    (document) order.
     """
-    vector = weights.vector()
-    features = candidate_features(question, candidates, analyzer, neighbours, idf)
-    rescored = [
-        (sentence, sum(w * x for w, x in zip(vector, row, strict=True)))
-        for (sentence, _), row in zip(candidates, features, strict=True)
+    if not candidates:
+        return []
+    table = _table(question, candidates, index)
+    features = _features(question, candidates, table, idf)
+    scores = features @ np.asarray(weights.vector(), dtype=np.float64)
+    coverage = features[:, FEATURES.index("coverage")].tolist()
+    values = scores.tolist()
+    return [
+        Rescored(candidates[i][0], values[i], coverage[i], table.before[i], table.after[i])
+        for i in np.argsort(-scores, kind="stable").tolist()
     ]
-    rescored.sort(key=lambda item: -item[1])
-    return rescored
+
+
+def _table(
+    question: Question, candidates: Sequence[tuple[Sentence, float]], index: SentenceIndex
+) -> TermTable:
+    return TermTable.build(index, [sentence for sentence, _ in candidates], question.distinct)
+
+
+def _features(
+    question: Question,
+    candidates: Sequence[tuple[Sentence, float]],
+    table: TermTable,
+    idf: Mapping[str, float] | None,
+) -> np.ndarray:
+    """The signals of FEATURES from the term table; only the answer type reads the text.
+
+    A sentence's terms are seen as its distinct terms in order of first appearance (what the
+    postings' ranks give): proximity is the number of distinct question terms it holds over
+    the span of ranks they take, and a question bigram counts as shared when its second term
+    first appears right after its first. Coverage, context, novelty and neighbours are exact.
+    """
+    terms = question.distinct
+    n = len(candidates)
+    if n == 0:
+        return np.zeros((0, len(FEATURES)), dtype=np.float64)
+    weights = np.array(
+        [idf[term] for term in terms] if idf is not None else [1.0] * len(terms),
+        dtype=np.float64,
+    )
+    tf, rank = table.tf, table.rank
+    # Terms x (candidates, the sentences before them, the sentences after them).
+    held = (tf > 0).reshape(len(terms), 3, n)
+    present = held[:, 0]
+    held[:, 1:] &= ~present[:, None, :]
+    own, context_before, context_after = weight_share(weights, held)
+    matched = present.sum(axis=0)
+    low = np.where(present, rank, _LAST).min(axis=0)
+    high = np.where(present, rank, ABSENT).max(axis=0)
+    # Under two matched terms the span is meaningless (and may overflow): divide by inf.
+    proximity = matched / np.where(matched >= 2, high - low + 1, np.inf)
+    if len(question.pairs):
+        first, second = question.pairs[:, 0], question.pairs[:, 1]
+        adjacent = present[first] & present[second] & (rank[second] - rank[first] == 1)
+        phrase = adjacent.sum(axis=0) / len(question.pairs)
+    else:
+        phrase = np.zeros(n)
+    # A candidate holds a question term, so its length is at least 1.
+    novelty = 1.0 - tf[:, :n].sum(axis=0) / table.lengths
+    scores = [score for _, score in candidates]
+    top = max(scores)
+    top = top if top > 0 else 1.0
+    # A neighbour's BM25 counts only if it is a candidate too; the others are weak.
+    by_key = dict(zip(table.keys, scores, strict=True))
+    nearby = [
+        sum(by_key[key] for key in (before, after) if key in by_key)
+        for before, after in zip(table.before_keys, table.after_keys, strict=True)
+    ]
+    kind = question.kind
+    typed = (
+        [float(has_answer_type(kind, sentence.text, question.words)) for sentence, _ in candidates]
+        if kind is not None
+        else [0.0] * n
+    )
+    columns = {
+        "bm25": np.array(scores) / top,
+        "answer_type": typed,
+        "proximity": proximity,
+        "phrase": phrase,
+        "coverage": own,
+        "context_before": context_before,
+        "context_after": context_after,
+        "novelty": novelty,
+        "neighbours": np.array(nearby, dtype=np.float64) / top,
+    }
+    features = np.empty((n, len(FEATURES)), dtype=np.float64)
+    for column, name in enumerate(FEATURES):
+        features[:, column] = columns[name]
+    return features

@@ -12,10 +12,8 @@ from retrieval.rerank import (
     RerankWeights,
     answer_type,
     candidate_features,
-    closeness,
     has_answer_type,
     rerank,
-    shared_bigrams,
 )
 from retrieval.sentences import split_sentences
 
@@ -117,14 +115,6 @@ def test_has_answer_type_ignores_what_the_question_already_says():
     assert not has_answer_type(AnswerType.DATE, "It ended badly.", frozenset())
 
 
-def test_closeness_and_bigrams():
-    assert closeness(["a", "b"], ["a", "b", "x"]) == 1.0
-    assert closeness(["a", "b"], ["a", "x", "x", "b"]) == 0.5
-    assert closeness(["a", "b"], ["a", "x"]) == 0.0
-    assert shared_bigrams(["a", "b", "c"], ["a", "b", "x", "c"]) == 0.5
-    assert shared_bigrams(["a"], ["a"]) == 0.0
-
-
 def test_answer_type_lifts_the_sentence_holding_the_answer():
     texts = [
         "Luther's return trip back to Wittenberg was planned.",
@@ -134,16 +124,15 @@ def test_answer_type_lifts_the_sentence_holding_the_answer():
     question = "When did Luther return to Wittenberg?"
     terms = ANALYZER.analyze(question)
     candidates = index.search(terms, 10)
-    plain = rerank(Question.of(question, terms), candidates, ANALYZER, NO_RERANK, index.neighbours)
+    plain = rerank(Question.of(question, terms), candidates, index, NO_RERANK)
     typed = rerank(
         Question.of(question, terms),
         candidates,
-        ANALYZER,
+        index,
         RerankWeights(answer_type=0.4, proximity=0, phrase=0, neighbours=0),
-        index.neighbours,
     )
-    assert typed[0][0].text.endswith("6 March 1522.")
-    assert typed[0][1] > plain[0][1] or plain[0][0] is typed[0][0]
+    assert typed[0].sentence.text.endswith("6 March 1522.")
+    assert typed[0].score > plain[0].score or plain[0].sentence is typed[0].sentence
 
 
 def test_answers_are_verbatim_sentences(seed_index):
@@ -169,9 +158,7 @@ def test_context_features_count_what_the_sentence_before_adds():
     terms = ANALYZER.analyze(question)
     idf = question_weights(terms, index)
     candidates = [(s, 1.0) for s in index.sentences]
-    rows = candidate_features(
-        Question.of(question, terms), candidates, ANALYZER, index.neighbours, idf
-    )
+    rows = candidate_features(Question.of(question, terms), candidates, index, idf)
     by_name = [dict(zip(FEATURES, row, strict=True)) for row in rows]
     thesis = by_name[1]
     # "hypothesis" is its own; the rest of the question's weight sits in the sentence before.
@@ -188,7 +175,7 @@ def test_without_reranking_the_order_is_bm25s(seed_index):
     question = "Carter meeting coalition"
     terms = ANALYZER.analyze(question)
     candidates = seed_index.search(terms, 20)
-    plain = rerank(
-        Question.of(question, terms), candidates, ANALYZER, NO_RERANK, seed_index.neighbours
-    )
-    assert [s.id for s, _ in plain] == [s.id for s, _ in sorted(candidates, key=lambda c: -c[1])]
+    plain = rerank(Question.of(question, terms), candidates, seed_index, NO_RERANK)
+    assert [s.sentence.id for s in plain] == [
+        s.id for s, _ in sorted(candidates, key=lambda c: -c[1])
+    ]

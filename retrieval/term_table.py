@@ -1,0 +1,145 @@
+"""The question's terms in a few sentences and their neighbours, read from the index's postings.
+
+Re-ranking needs, for each candidate sentence and the sentences just before and after it, which
+of the question's terms it holds, how often, and in which order they first appear. Analysing
+those sentences' text again costs far more than the search (a large corpus defeats any text
+cache), while the postings already hold it all: each term's sorted rows with the term's count
+(`tf`) and rank of first appearance among the row's distinct terms (`rank`), and each row's
+length. One binary search per question term and segment finds every wanted row at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from retrieval.index import SentenceIndex
+from retrieval.postings import Segment
+from retrieval.types import Sentence
+
+# The rank given to a term a sentence lacks (a real rank is never negative).
+ABSENT = -1
+
+
+@dataclass(frozen=True, slots=True)
+class TermTable:
+    """Per distinct question term (rows of the arrays) and sentence: counts and ranks.
+
+    `tf[j]` holds term j's count in the n candidates, then in the sentence just before each
+    candidate in its document, then just after (0 where there is none): 3n columns. `rank[j]`
+    is the rank of term j's first appearance among each candidate's distinct terms (ABSENT
+    where missing); `lengths` the candidates' term counts. `keys` numbers the candidates'
+    rows across segments and `before_keys`/`after_keys` their neighbours' (-1: none), so a
+    neighbour that is itself a candidate can be recognised; `before` and `after` are those
+    neighbours (as SentenceIndex.neighbours gives them).
+    """
+
+    tf: np.ndarray
+    rank: np.ndarray
+    lengths: np.ndarray
+    keys: list[int]
+    before_keys: list[int]
+    after_keys: list[int]
+    before: list[Sentence | None]
+    after: list[Sentence | None]
+
+    @classmethod
+    def build(
+        cls, index: SentenceIndex, sentences: Sequence[Sentence], terms: Sequence[str]
+    ) -> TermTable:
+        """The table for these sentences of the index (each must be in it) and distinct terms."""
+        segments = index.segments
+        offsets = [0]
+        for segment in segments:
+            offsets.append(offsets[-1] + len(segment))
+        spans = [segment.documents for segment in segments]
+        numbers, rows, before, after = [], [], [], []
+        for sentence in sentences:
+            number, row, first, last = _locate(segments, spans, sentence)
+            numbers.append(number)
+            rows.append(row)
+            # A document's sentences fill consecutive rows of one segment (Segment.build and
+            # merge sort by document), so its neighbours are the rows next to it in its span.
+            before.append(row - 1 if row > first else -1)
+            after.append(row + 1 if row + 1 < last else -1)
+        n = len(sentences)
+        tf = np.zeros((len(terms), 3 * n), dtype=np.int64)
+        rank = np.full((len(terms), n), ABSENT, dtype=np.int64)
+        lengths = np.zeros(n, dtype=np.int64)
+        wanted = np.array(rows + before + after, dtype=np.int64)
+        used = set(numbers)
+        for number in used:
+            segment = segments[number]
+            if len(used) == 1:
+                mine = wanted
+                lengths[:] = segment.postings.lengths[wanted[:n]]
+            else:
+                # Rows of other segments become -1: they never match a posting.
+                ours = np.array(numbers * 3) == number
+                mine = np.where(ours, wanted, -1)
+                at = np.flatnonzero(ours[:n])
+                lengths[at] = segment.postings.lengths[wanted[at]]
+            _fill(segment, terms, mine, tf, rank)
+        texts = [segment.sentences for segment in segments]
+        return cls(
+            tf,
+            rank,
+            lengths,
+            [offsets[k] + row for k, row in zip(numbers, rows, strict=True)],
+            [-1 if row < 0 else offsets[k] + row for k, row in zip(numbers, before, strict=True)],
+            [-1 if row < 0 else offsets[k] + row for k, row in zip(numbers, after, strict=True)],
+            [None if row < 0 else texts[k][row] for k, row in zip(numbers, before, strict=True)],
+            [None if row < 0 else texts[k][row] for k, row in zip(numbers, after, strict=True)],
+        )
+
+
+def _locate(
+    segments: Sequence[Segment], spans: Sequence[Mapping[int, tuple[int, int]]], sentence: Sentence
+) -> tuple[int, int, int, int]:
+    """The segment number and row of a sentence, and its document's span of rows there.
+
+    A document's sentences sit in consecutive rows in position order, so the row is usually
+    its position's offset from the document's first row; the id check guards the rest.
+    """
+    document = sentence.document.id
+    for number, documents in enumerate(spans):
+        span = documents.get(document)
+        if span is None:
+            continue
+        start, end = span
+        texts = segments[number].sentences
+        row = start + sentence.position - texts[start].position
+        if not (start <= row < end and texts[row].id == sentence.id):
+            found = segments[number].row_of(sentence)
+            if found is None:
+                continue
+            row = found
+        return number, row, start, end
+    raise KeyError(sentence.id)
+
+
+def _fill(
+    segment: Segment, terms: Sequence[str], rows: np.ndarray, tf: np.ndarray, rank: np.ndarray
+) -> None:
+    """Write each term's counts in one segment's rows (-1: skip), and the candidates' ranks."""
+    postings = segment.postings
+    vocabulary = postings.vocabulary
+    indptr = segment.indptr_list
+    candidates = rank.shape[1]
+    for j, term in enumerate(terms):
+        local = vocabulary.get(term)
+        if local is None:
+            continue
+        start, end = indptr[local], indptr[local + 1]
+        if start == end:
+            continue
+        held = postings.rows[start:end]
+        found = held.searchsorted(rows)
+        np.minimum(found, end - start - 1, out=found)
+        hit = held[found] == rows
+        found += start
+        # Rows of other segments never hit, so they keep what their own segment wrote.
+        np.copyto(tf[j], postings.tf[found], where=hit)
+        np.copyto(rank[j], postings.rank[found[:candidates]], where=hit[:candidates])
