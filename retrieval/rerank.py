@@ -11,7 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from retrieval.index import SentenceIndex
-from retrieval.term_table import ABSENT, TermTable
+from retrieval.term_table import TermTable
 from retrieval.types import Sentence
 
 
@@ -255,17 +255,19 @@ def _features(
     own, context_before, context_after = weight_share(weights, held)
     matched = present.sum(axis=0)
     low = np.where(present, rank, _LAST).min(axis=0)
-    high = np.where(present, rank, ABSENT).max(axis=0)
+    high = rank.max(axis=0)  # ABSENT is below every rank
     # Under two matched terms the span is meaningless (and may overflow): divide by inf.
     proximity = matched / np.where(matched >= 2, high - low + 1, np.inf)
     if len(question.pairs):
         first, second = question.pairs[:, 0], question.pairs[:, 1]
-        adjacent = present[first] & present[second] & (rank[second] - rank[first] == 1)
+        # The second term's rank is then at least 1: it is present too.
+        adjacent = present[first] & (rank[second] - rank[first] == 1)
         phrase = adjacent.sum(axis=0) / len(question.pairs)
     else:
         phrase = np.zeros(n)
-    # A candidate holds a question term, so its length is at least 1.
-    novelty = 1.0 - tf[:, :n].sum(axis=0) / table.lengths
+    # Benchmarks also rank sentences without terms (a paragraph's every sentence).
+    lengths = table.lengths
+    novelty = np.where(lengths > 0, 1.0 - tf[:, :n].sum(axis=0) / np.maximum(lengths, 1), 0.0)
     scores = [score for _, score in candidates]
     top = max(scores)
     top = top if top > 0 else 1.0

@@ -227,3 +227,20 @@ def test_features_of_no_candidates_and_equal_weights(index):
     candidates = index.search(terms, 5)
     equal = candidate_features(Question.of("Carter coalition meeting", terms), candidates, index)
     assert np.all((equal[:, FEATURES.index("coverage")] * 3).round(9) % 1 == 0)
+
+
+def test_candidates_without_terms_or_score_get_plain_features():
+    # The quality benchmark ranks every sentence of a paragraph, even one made of stopwords.
+    ref = DocumentRef(1, "d", "d.txt")
+    texts = ["Rivers flow to the sea.", "It is what it is.", "The sea is salty."]
+    sentences = [Sentence(i, ref, i + 1, t) for i, t in enumerate(texts)]
+    index = SentenceIndex(sentences, [ANALYZER.analyze(t) for t in texts])
+    terms = ANALYZER.analyze("where do rivers flow")
+    with np.errstate(all="raise"):
+        features = candidate_features(
+            Question.of("where do rivers flow", terms), [(s, 0.0) for s in sentences], index
+        )
+    rows = [dict(zip(FEATURES, row.tolist(), strict=True)) for row in features]
+    assert rows[1]["novelty"] == 0.0 and rows[1]["coverage"] == 0.0
+    assert rows[0]["proximity"] == 1.0 and rows[0]["phrase"] == 1.0
+    assert all(row["bm25"] == 0.0 for row in rows)
