@@ -15,12 +15,14 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
+import threading
 import traceback
 from collections import deque
 from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import aclosing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +39,8 @@ POOL_MIN_BYTES = 1_000_000
 # Files handed to the pool ahead of the one being stored, per worker: enough to keep every
 # worker busy while this process stores, few enough that prepared documents do not pile up.
 _AHEAD_PER_WORKER = 4
+# How much lower the workers' CPU priority is than the main process's.
+_WORKER_NICENESS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,21 +80,20 @@ def workers_for(files: Sequence[Path]) -> int:
 class PreparePool:
     """Worker processes that prepare files, one per core, each with its own analyzer.
 
-    They start at once, so their imports (NLTK, numpy: about half a second) overlap whatever
-    the caller does next, such as loading the library. Spawned rather than forked: this
-    process runs threads (SQLite's, asyncio's), which a fork would copy mid-flight.
+    They start at once, so a spawned worker's imports (NLTK, numpy: about a second) overlap
+    whatever the caller does next, such as loading the library.
     """
 
     def __init__(self, workers: int, max_bytes: int | None) -> None:
         self.workers = workers
         self._executor = ProcessPoolExecutor(
             workers,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=multiprocessing.get_context(start_method()),
             initializer=_start_worker,
             initargs=(max_bytes,),
         )
         for _ in range(workers):
-            self._executor.submit(int)  # workers start on demand: start them all now
+            self._executor.submit(int)  # spawned workers start on demand: start them all now
 
     def submit(self, path: Path) -> Future[PreparedDocument | _Refused]:
         """Prepare a file in a worker (BrokenProcessPool if a worker has died)."""
@@ -99,6 +102,19 @@ class PreparePool:
     def close(self) -> None:
         """Drop files not yet started; the workers exit once idle."""
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def start_method() -> str:
+    """How to start workers: fork while this process has one thread, else spawn.
+
+    A fork copies only the calling thread, so with no other thread nothing is copied
+    mid-flight, and the workers start in milliseconds with everything already imported. Once
+    threads run (SQLite's, asyncio's) a fork could copy a lock held by one of them: spawn.
+    The workers' code is the same either way.
+    """
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
 
 
 @contextmanager
@@ -128,10 +144,19 @@ async def add_files(
     that cannot be read, is refused or is a duplicate gets an error and the rest carry on;
     each document is committed on its own, so stopping halfway keeps every file stored so far.
     """
-    if pool is None:
-        for path in files:
-            yield await _add_in_thread(library, scope, path, added_by)
-        return
+    async with library.merges_deferred(scope):
+        if pool is None:
+            for path in files:
+                yield await _add_in_thread(library, scope, path, added_by)
+        else:
+            async with aclosing(_add_with_pool(library, scope, files, added_by, pool)) as added:
+                async for outcome in added:
+                    yield outcome
+
+
+async def _add_with_pool(
+    library: Library, scope: int, files: Sequence[Path], added_by: str, pool: PreparePool
+) -> AsyncIterator[FileOutcome]:
     ahead: deque[tuple[Path, Future[PreparedDocument | _Refused]]] = deque()
     waiting = iter(files)
     broken = False
@@ -196,6 +221,9 @@ def _start_worker(max_bytes: int | None) -> None:
     global _analyzer, _max_bytes
     # Ctrl-C reaches the whole process group: the main process stops the pool, not the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The main process stores and indexes every document in turn: when cores are short it must
+    # not wait behind the workers, which are ahead of it anyway.
+    os.nice(_WORKER_NICENESS)
     _analyzer = Analyzer()
     _max_bytes = max_bytes
 

@@ -11,7 +11,8 @@ import secrets
 import sys
 import time
 import unicodedata
-from collections.abc import Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,6 +52,8 @@ _PREPARE_INLINE_ROWS = 50_000
 _SEGMENT_INLINE_ROWS = 5_000
 # More segments than this in a scope (or a quarter of its rows removed) starts a merge.
 _MAX_SEGMENTS = 8
+# The same during a bulk add (merges_deferred): each merge then takes many documents at once.
+_MAX_DEFERRED_SEGMENTS = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +121,8 @@ class Library:
         # Held from a document's store write until its index segment is placed, so a removal
         # or replacement cannot land in between and be undone by a stale segment.
         self._changing: dict[int, asyncio.Lock] = {}
+        # Scopes in a bulk add (see merges_deferred): how many bulk adds each is in.
+        self._deferring: dict[int, int] = {}
 
     # -- start-up ---------------------------------------------------------------------------
 
@@ -285,16 +290,45 @@ class Library:
             for segment in self._scopes[each].segments
         ]
 
+    @asynccontextmanager
+    async def merges_deferred(self, scope: int) -> AsyncIterator[None]:
+        """Adds to the scope meanwhile merge segments less often; the last merge is awaited.
+
+        Every added document is a segment of its own and crowded segments are merged in the
+        background: across a bulk add of many small documents that would merge and re-merge
+        the same rows over and over, on the cores preparing the next ones. Questions asked
+        meanwhile search more segments, with the same exact scores.
+        """
+        self._deferring[scope] = self._deferring.get(scope, 0) + 1
+        try:
+            yield
+        finally:
+            self._deferring[scope] -= 1
+            if not self._deferring[scope]:
+                del self._deferring[scope]
+                documents = self._scopes.get(scope)
+                if documents is not None and not documents.merging and self._crowded(scope):
+                    # Merged before the bulk add returns: its first question finds few segments.
+                    documents.merging = True
+                    await self._merge(scope)
+
     def _changed(self, scope: int) -> None:
         """Count a change to the scope, and merge its segments in the background if needed."""
+        self._scopes[scope].generation += 1
+        self._merge_if_crowded(scope)
+
+    def _merge_if_crowded(self, scope: int) -> None:
         documents = self._scopes[scope]
-        documents.generation += 1
-        rows = sum(len(segment) for segment in documents.segments)
-        dead = sum(segment.dead_count for segment in documents.segments)
-        crowded = len(documents.segments) > _MAX_SEGMENTS or dead * 4 > rows
-        if crowded and not documents.merging:
+        if not documents.merging and self._crowded(scope):
             documents.merging = True
             self._in_background(self._merge(scope))
+
+    def _crowded(self, scope: int) -> bool:
+        documents = self._scopes[scope]
+        limit = _MAX_DEFERRED_SEGMENTS if scope in self._deferring else _MAX_SEGMENTS
+        rows = sum(len(segment) for segment in documents.segments)
+        dead = sum(segment.dead_count for segment in documents.segments)
+        return len(documents.segments) > limit or dead * 4 > rows
 
     async def _merge(self, scope: int) -> None:
         documents = self._scopes[scope]
@@ -363,18 +397,18 @@ class Library:
         """Store and index a prepared document (add_document's second half; bulk adds too)."""
         async with self._changing_lock(scope):
             try:
-                document = await self._store_new(scope, prepared, source, added_by)
+                document, ids = await self._store_new(scope, prepared, source, added_by)
             except DuplicateDocumentError:
                 if skip_duplicates:
                     return None
                 raise
-            await self._index_document(document, prepared)
+            await self._index_document(document, prepared, ids)
         return document
 
     async def _store_new(
         self, scope: int, prepared: PreparedDocument, source: str, added_by: str
-    ) -> StoredDocument:
-        return await self.store.add_document(
+    ) -> tuple[StoredDocument, list[int]]:
+        return await self.store.add_document_with_ids(
             scope=scope,
             title=prepared.title,
             source=source,
@@ -432,26 +466,38 @@ class Library:
     def _changing_lock(self, scope: int) -> asyncio.Lock:
         return self._changing.setdefault(scope, asyncio.Lock())
 
-    async def _index_document(self, document: StoredDocument, prepared: PreparedDocument) -> None:
-        rows = await self.store.document_sentences(document.id)
-        if prepared.postings is None or [row.text for row in rows] != prepared.sentences:
-            # Not analyzed yet, or changed since it was stored (by another process: this one
-            # holds the scope's lock): index what the store holds now, as it is.
-            segment, analyzed = await asyncio.to_thread(
-                self._analyze_rows, [(row, None) for row in rows]
-            )
-            self._place_segment(document, segment)
-            # Searchable already; the cache only spares the analyzer at the next start.
-            await self.store.save_sentence_terms(analyzed)
-            return
-        ref = DocumentRef(document.id, rows[0].title, rows[0].source)
-        ids = [row.id for row in rows]
+    async def _index_document(
+        self,
+        document: StoredDocument,
+        prepared: PreparedDocument,
+        sentence_ids: list[int] | None = None,
+    ) -> None:
+        """Make a stored document's segment and place it.
+
+        `sentence_ids`, read by the transaction that stored `prepared.sentences`, spare reading
+        the sentences back.
+        """
+        ids, postings = sentence_ids, prepared.postings
+        if ids is None or postings is None:
+            rows = await self.store.document_sentences(document.id)
+            if postings is None or [row.text for row in rows] != prepared.sentences:
+                # Not analyzed yet, or changed since it was stored (by another process: this
+                # one holds the scope's lock): index what the store holds now, as it is.
+                segment, analyzed = await asyncio.to_thread(
+                    self._analyze_rows, [(row, None) for row in rows]
+                )
+                self._place_segment(document, segment)
+                # Searchable already; the cache only spares the analyzer at the next start.
+                await self.store.save_sentence_terms(analyzed)
+                return
+            ids = [row.id for row in rows]
+        ref = DocumentRef(document.id, document.title, document.source)
         if len(ids) <= _SEGMENT_INLINE_ROWS:
             # Cheap (no analysis, no sorting): one object per sentence and two small arrays.
-            segment = Segment.of_document(ref, ids, prepared.sentences, prepared.postings)
+            segment = Segment.of_document(ref, ids, prepared.sentences, postings)
         else:
             segment = await asyncio.to_thread(
-                Segment.of_document, ref, ids, prepared.sentences, prepared.postings
+                Segment.of_document, ref, ids, prepared.sentences, postings
             )
         self._place_segment(document, segment)
 

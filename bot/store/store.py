@@ -216,6 +216,35 @@ class Store:
         cached) in the same transaction. Raises DuplicateDocumentError when the same content
         is already in the scope.
         """
+        document, _ = await self.add_document_with_ids(
+            scope=scope,
+            title=title,
+            source=source,
+            kind=kind,
+            content_hash=content_hash,
+            added_by=added_by,
+            sentences=sentences,
+            terms=terms,
+        )
+        return document
+
+    async def add_document_with_ids(
+        self,
+        *,
+        scope: int,
+        title: str,
+        source: str,
+        kind: str,
+        content_hash: str,
+        added_by: str,
+        sentences: Sequence[str],
+        terms: Sequence[str | None] | None = None,
+    ) -> tuple[StoredDocument, list[int]]:
+        """add_document, also giving the new sentences' ids in position order.
+
+        The ids are read inside the transaction that stored the sentences, so the caller can
+        index exactly what was stored without reading the sentences back.
+        """
         now = utc_now()
         async with self._transaction() as db:
             await _refuse_duplicate(db, scope, content_hash, except_id=None)
@@ -229,8 +258,8 @@ class Store:
             )
             document_id = cursor.lastrowid
             assert document_id is not None
-            await _insert_sentences(db, document_id, sentences, terms)
-        return StoredDocument(
+            ids = await _insert_sentences(db, document_id, sentences, terms)
+        document = StoredDocument(
             document_id,
             scope,
             title,
@@ -242,6 +271,7 @@ class Store:
             now,
             now,
         )
+        return document, ids
 
     async def replace_document(
         self,
@@ -568,21 +598,27 @@ async def _insert_sentences(
     document_id: int,
     sentences: Sequence[str],
     terms: Sequence[str | None] | None,
-) -> None:
-    """A document's sentences, and their cached terms when given, inside a transaction."""
+) -> list[int]:
+    """A document's sentences, and their cached terms when given, inside a transaction.
+
+    Returns the sentences' ids in position order.
+    """
+    if terms is not None and len(terms) != len(sentences):
+        raise ValueError("every sentence needs its terms")
     await db.executemany(
         _INSERT_SENTENCES, [(document_id, n, text) for n, text in enumerate(sentences, 1)]
     )
-    if terms is None:
-        return
-    if len(terms) != len(sentences):
-        raise ValueError("every sentence needs its terms")
-    # Sentence ids by position: the rows were just inserted in this transaction.
-    await db.executemany(
-        "INSERT INTO sentence_terms (sentence_id, terms) "
-        "SELECT id, ?3 FROM sentences WHERE document_id = ?1 AND position = ?2",
-        [(document_id, n, joined) for n, joined in enumerate(terms, 1) if joined is not None],
-    )
+    # Read from the (document_id, position) index alone: no sentence text is read back.
+    async with db.execute(
+        "SELECT id FROM sentences WHERE document_id = ? ORDER BY position", (document_id,)
+    ) as cur:
+        ids = [row[0] for row in await cur.fetchall()]
+    if terms is not None:
+        await db.executemany(
+            "INSERT INTO sentence_terms (sentence_id, terms) VALUES (?, ?)",
+            [(id_, joined) for id_, joined in zip(ids, terms, strict=True) if joined is not None],
+        )
+    return ids
 
 
 async def _document(db: aiosqlite.Connection, scope: int, document_id: int) -> StoredDocument:

@@ -12,6 +12,8 @@ from bot.ingest import FileOutcome, add_files, prepare_pool, workers_for
 from bot.library import Library, supported_files
 from bot.store import Store
 from tests.conftest import ROOT, SEEDS
+from tests.retrieval.test_index_exact import QUESTIONS as QUESTIONS_EXACT
+from tests.retrieval.test_index_exact import library_matches_rank_bm25
 
 SCOPE = 42
 QUESTIONS = [
@@ -149,3 +151,17 @@ def test_cli_folder_add_in_workers_reports_the_bad_file_and_adds_the_rest(tmp_pa
     )
     assert result.output.count("added document") == 4
     assert "'Kettle', 5 sentences" in result.output
+
+
+async def test_merges_wait_for_the_end_of_a_bulk_add_and_scores_stay_exact(tmp_path):
+    async with Store.open(tmp_path / "merge.db") as store:
+        library = Library(store, RetrievalSettings())
+        await library.load()
+        async with library.merges_deferred(SCOPE):
+            for number in range(12):
+                text = f"Note {number} about the river and stone number {number}. Sea {number}."
+                await library.add_document(SCOPE, text.encode(), filename=f"n{number}.txt")
+            assert len(library._scopes[SCOPE].segments) == 12  # more than 8: no merge yet
+            await library_matches_rank_bm25(library, SCOPE, QUESTIONS_EXACT)
+        assert len(library._scopes[SCOPE].segments) <= 8  # merged before the block ends
+        await library_matches_rank_bm25(library, SCOPE, QUESTIONS_EXACT)
