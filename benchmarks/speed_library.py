@@ -6,16 +6,20 @@ import asyncio
 import gc
 import json
 import random
+import resource
+import shutil
 import subprocess
 import sys
 import time
+from contextlib import aclosing
 from pathlib import Path
 
 import numpy as np
 import psutil
 
 from bot.config import RetrievalSettings
-from bot.library import Library, analyzer_fingerprint
+from bot.ingest import PreparePool, add_files, workers_for
+from bot.library import Library, analyzer_fingerprint, supported_files
 from bot.store import GLOBAL_SCOPE, Store
 from retrieval import Analyzer, SentenceIndex, answer_question, extract_text, split_sentences
 from retrieval.postings import Segment
@@ -74,23 +78,85 @@ async def fill_store(
         assert await store.get_meta("terms_analyzer") == analyzer_fingerprint(library.analyzer)
 
 
-async def ingest(documents: list[tuple[str, bytes]], path: Path) -> dict[str, float]:
-    """Ingest throughput through Library.add_document, and the time of each phase."""
-    path.unlink(missing_ok=True)
-    result: dict[str, float] = {}
+def ingest(documents: list[tuple[str, bytes]], path: Path, rounds: int = 2) -> dict[str, float]:
+    """Ingest throughput: a folder through the bulk path users run, and file by file.
+
+    The bulk path is `verbatim docs add <folder>`'s (bot/ingest.py: worker processes prepare,
+    this process stores and indexes in order), timed from starting the workers to an index
+    ready to answer; the file-by-file path calls Library.add_document per document, as a
+    Discord upload does. The two alternate, `rounds` times each, on the same files; then each
+    phase is timed alone, on one thread. Each measurement has an event loop of its own: the
+    bulk path starts its workers before any thread runs, as the CLI does.
+    """
+    folder = path.parent / "ingest-files"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for number, (name, data) in enumerate(documents):
+        (folder / f"{number:05d}-{name}").write_bytes(data)
+    files = supported_files(folder)
+    result: dict[str, float] = {"files": len(files), "workers": workers_for(files)}
+    for round_ in range(1, rounds + 1):
+        for way in ("one_by_one", "bulk"):
+            path.unlink(missing_ok=True)
+            measure = _ingest_bulk if way == "bulk" else _ingest_one_by_one
+            sentences, seconds, cpu = asyncio.run(measure(files, path, result["workers"]))
+            result["sentences"] = sentences
+            result[f"{way}_s_{round_}"] = seconds
+            result[f"{way}_cpu_s_{round_}"] = cpu
+    for way in ("one_by_one", "bulk"):
+        result[f"{way}_s"] = min(result[f"{way}_s_{r}"] for r in range(1, rounds + 1))
+    result["rounds"] = rounds
+    result["end_to_end_s"] = result["bulk_s"]
+    result.update(asyncio.run(_ingest_phases(documents, path)))
+    return result
+
+
+async def _ingest_bulk(files: list[Path], path: Path, workers: int) -> tuple[int, float, float]:
+    """Sentences, seconds and CPU seconds (this process and the workers) of a bulk add."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started, cpu = time.perf_counter(), time.process_time()
+    sentences = 0
+    pool = PreparePool(workers, None)  # started first, as the CLI does
+    try:
+        async with Store.open(path) as store:
+            library = Library(store, RetrievalSettings())
+            await library.load()
+            async with aclosing(add_files(library, 1, files, pool=pool)) as outcomes:
+                async for outcome in outcomes:
+                    assert outcome.document is not None, outcome.error
+                    sentences += outcome.document.sentence_count
+            await library.index(1)
+            seconds = time.perf_counter() - started
+            cpu = time.process_time() - cpu
+    finally:
+        pool.close(wait=True)  # the workers' CPU time is counted once they have exited
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu += after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
+    return sentences, seconds, cpu
+
+
+async def _ingest_one_by_one(files: list[Path], path: Path, _: int) -> tuple[int, float, float]:
+    """Sentences, seconds and CPU seconds of Library.add_document called for each file."""
     async with Store.open(path) as store:
         library = Library(store, RetrievalSettings())
         await library.load()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         sentences = 0
-        for name, data in documents:
-            document = await library.add_document(1, data, filename=name, source=name)
+        for file in files:
+            document = await library.add_document(
+                1, file.read_bytes(), filename=file.name, source=str(file)
+            )
             assert document is not None
             sentences += document.sentence_count
         await library.index(1)
-        result["end_to_end_s"] = time.perf_counter() - started
-        result["sentences"] = sentences
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         await library.settle()
+    return sentences, seconds, cpu
+
+
+async def _ingest_phases(documents: list[tuple[str, bytes]], path: Path) -> dict[str, float]:
+    """Seconds of each phase alone, on one thread, over the same documents."""
+    result: dict[str, float] = {}
     analyzer = Analyzer()
     t = time.perf_counter()
     texts = [extract_text(data, filename=name).text for name, data in documents]

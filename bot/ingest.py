@@ -39,8 +39,6 @@ POOL_MIN_BYTES = 1_000_000
 # Files handed to the pool ahead of the one being stored, per worker: enough to keep every
 # worker busy while this process stores, few enough that prepared documents do not pile up.
 _AHEAD_PER_WORKER = 4
-# How much lower the workers' CPU priority is than the main process's.
-_WORKER_NICENESS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +97,9 @@ class PreparePool:
         """Prepare a file in a worker (BrokenProcessPool if a worker has died)."""
         return self._executor.submit(_prepare_file, str(path))
 
-    def close(self) -> None:
-        """Drop files not yet started; the workers exit once idle."""
-        self._executor.shutdown(wait=False, cancel_futures=True)
+    def close(self, *, wait: bool = False) -> None:
+        """Drop files not yet started; the workers exit once idle (wait: until they have)."""
+        self._executor.shutdown(wait=wait, cancel_futures=True)
 
 
 def start_method() -> str:
@@ -221,9 +219,6 @@ def _start_worker(max_bytes: int | None) -> None:
     global _analyzer, _max_bytes
     # Ctrl-C reaches the whole process group: the main process stops the pool, not the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # The main process stores and indexes every document in turn: when cores are short it must
-    # not wait behind the workers, which are ahead of it anyway.
-    os.nice(_WORKER_NICENESS)
     _analyzer = Analyzer()
     _max_bytes = max_bytes
 
