@@ -19,7 +19,14 @@ import click
 from bot.config import Settings, load_settings
 from bot.errors import VerbatimError
 from bot.export import interaction_json, interactions_csv
-from bot.ingest import FileOutcome, add_files, prepare_pool, workers_for
+from bot.ingest import (
+    FileOutcome,
+    PreparePool,
+    add_files,
+    add_large_file,
+    prepare_pool,
+    workers_for,
+)
 from bot.library import AskResult, Library, supported_files
 from bot.store import GLOBAL_SCOPE, Store, StoredDocument
 
@@ -152,8 +159,8 @@ def docs() -> None:
 @click.option(
     "--workers",
     type=click.IntRange(0, 64),
-    help="Processes that read a folder's files in parallel (default: one per core when the "
-    "files total 1 MB or more; 0: none).",
+    help="Processes that prepare a folder's files, or a long file's paragraphs, in parallel "
+    "(default: one per core when the files total 1 MB or more; 0: none).",
 )
 @click.pass_obj
 @run_async
@@ -164,31 +171,44 @@ async def docs_add(
     files = supported_files(path)
     if path.is_dir() and not files:
         raise VerbatimError(f"{path} has no .txt, .md, .html or .pdf files.")
-    if len(files) == 1:
-        async with open_library(obj.settings) as library:
-            document = await library.add_document(
-                scope,
-                files[0].read_bytes(),
-                filename=files[0].name,
-                title=title,
-                source=str(files[0]),
-                added_by=os.environ.get("USER", "cli"),
-            )
-        assert document is not None
-        click.echo(_added(document))
-        return
-    # Many files are prepared in worker processes (started first: they load while the library
-    # does) and stored here in order, each as its own transaction.
+    added_by = os.environ.get("USER", "cli")
+    # Files are prepared in worker processes (started first: they load while the library does)
+    # and stored here in order, each as its own transaction; a long file's paragraphs are
+    # shared among the workers.
     count = workers_for(files) if workers is None else workers
     with prepare_pool(count, obj.settings.documents.max_bytes) as pool:
         async with open_library(obj.settings) as library:
-            outcomes = add_files(
-                library, scope, files, added_by=os.environ.get("USER", "cli"), pool=pool
-            )
+            if len(files) == 1:
+                click.echo(_added(await _add_one(library, scope, files[0], pool, title, added_by)))
+                return
+            outcomes = add_files(library, scope, files, added_by=added_by, pool=pool)
             async with aclosing(outcomes):
                 failures = await _report_progress(outcomes, len(files))
     if failures:
         raise VerbatimError(f"{failures} of {len(files)} files were not added.")
+
+
+async def _add_one(
+    library: Library,
+    scope: int,
+    file: Path,
+    pool: PreparePool | None,
+    title: str | None,
+    added_by: str,
+) -> StoredDocument:
+    """Add one file; its errors end the command."""
+    if pool is not None:
+        return await add_large_file(library, scope, file, pool, title=title, added_by=added_by)
+    document = await library.add_document(
+        scope,
+        file.read_bytes(),
+        filename=file.name,
+        title=title,
+        source=str(file),
+        added_by=added_by,
+    )
+    assert document is not None, "duplicates raise"
+    return document
 
 
 async def _report_progress(outcomes: AsyncIterator[FileOutcome], total: int) -> int:

@@ -29,7 +29,8 @@ from pathlib import Path
 from bot.errors import VerbatimError
 from bot.library import Library, PreparedDocument, prepare_document
 from bot.store import StoredDocument
-from retrieval import Analyzer
+from retrieval import Analyzer, split_sentences
+from retrieval.sentences import paragraph_pieces
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,10 @@ POOL_MIN_BYTES = 1_000_000
 # Files handed to the pool ahead of the one being stored, per worker: enough to keep every
 # worker busy while this process stores, few enough that prepared documents do not pile up.
 _AHEAD_PER_WORKER = 4
+# A long text is cut into about this many pieces per worker (so a slow piece does not leave
+# the others idle), none shorter than this many characters (each piece is a round trip).
+_PIECES_PER_WORKER = 4
+_MIN_PIECE_CHARS = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +67,7 @@ class _Refused:
 def workers_for(files: Sequence[Path]) -> int:
     """How many worker processes to prepare these files in (0: one by one in a thread)."""
     cores = os.cpu_count() or 1
-    if cores < 2 or len(files) < 2:
+    if cores < 2:
         return 0
     total = 0
     for path in files:
@@ -96,6 +101,26 @@ class PreparePool:
     def submit(self, path: Path) -> Future[PreparedDocument | _Refused]:
         """Prepare a file in a worker (BrokenProcessPool if a worker has died)."""
         return self._executor.submit(_prepare_file, str(path))
+
+    def split_and_analyze(
+        self, text: str, piece_chars: int | None = None
+    ) -> tuple[list[str], list[list[str]]]:
+        """Sentences of a long text and their terms, its paragraphs shared among the workers.
+
+        The same as split_sentences and Analyzer.analyze over the whole text (see
+        paragraph_pieces). Blocks until done: call it in a thread.
+        """
+        size = piece_chars or max(
+            len(text) // (self.workers * _PIECES_PER_WORKER), _MIN_PIECE_CHARS
+        )
+        sentences: list[str] = []
+        terms: list[list[str]] = []
+        for piece_sentences, piece_terms in self._executor.map(
+            _split_and_analyze, paragraph_pieces(text, size)
+        ):
+            sentences += piece_sentences
+            terms += piece_terms
+        return sentences, terms
 
     def close(self, *, wait: bool = False) -> None:
         """Drop files not yet started; the workers exit once idle (wait: until they have)."""
@@ -186,6 +211,36 @@ async def _add_with_pool(
         yield await _add_in_thread(library, scope, path, added_by)
 
 
+async def add_large_file(
+    library: Library,
+    scope: int,
+    path: Path,
+    pool: PreparePool,
+    *,
+    title: str | None = None,
+    added_by: str = "",
+) -> StoredDocument:
+    """Add one file whose text is split and analyzed by the pool's workers, paragraphs apart.
+
+    Stored and indexed exactly as Library.add_document would (same sentences, same terms);
+    raises the same errors.
+    """
+    data = await asyncio.to_thread(path.read_bytes)
+    prepared = await asyncio.to_thread(
+        prepare_document,
+        data,
+        filename=path.name,
+        content_type=None,
+        title=title,
+        analyzer=library.analyzer,
+        max_bytes=library.max_document_bytes,
+        split_and_analyze=pool.split_and_analyze,
+    )
+    document = await library.add_prepared(scope, prepared, source=str(path), added_by=added_by)
+    assert document is not None, "duplicates raise"
+    return document
+
+
 async def _add_in_thread(library: Library, scope: int, path: Path, added_by: str) -> FileOutcome:
     prepared = await asyncio.to_thread(_prepare, path, library.analyzer, library.max_document_bytes)
     return await _store(library, scope, path, prepared, added_by)
@@ -221,6 +276,12 @@ def _start_worker(max_bytes: int | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _analyzer = Analyzer()
     _max_bytes = max_bytes
+
+
+def _split_and_analyze(text: str) -> tuple[list[str], list[list[str]]]:
+    assert _analyzer is not None, "the pool's initializer makes the analyzer"
+    sentences = split_sentences(text)
+    return sentences, list(map(_analyzer.analyze, sentences))
 
 
 def _prepare_file(path: str) -> PreparedDocument | _Refused:

@@ -11,7 +11,7 @@ import secrets
 import sys
 import time
 import unicodedata
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -63,6 +63,10 @@ class AskResult:
     answer: Answer
     interaction_id: int
     latency_ms: float
+
+
+# Text -> its sentences and each sentence's terms (see prepare_document).
+SplitAndAnalyze = Callable[[str], tuple[list[str], list[list[str]]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -593,10 +597,14 @@ def prepare_document(
     title: str | None,
     analyzer: Analyzer,
     max_bytes: int | None = None,
+    split_and_analyze: SplitAndAnalyze | None = None,
 ) -> PreparedDocument:
     """Extract, split and analyze a document: pure work, no store (slow: not on the loop).
 
     Library.prepare calls it in a thread; the bulk path (bot/ingest.py) in worker processes.
+    `split_and_analyze` (text -> sentences and their terms) replaces splitting with
+    split_sentences and analyzing with `analyzer`; it must give what they give (bot/ingest.py
+    spreads a long text's paragraphs over worker processes).
     """
     limit = max_bytes
     if limit is not None and len(data) > limit:
@@ -609,16 +617,19 @@ def prepare_document(
         extracted = extract_text(data, filename=filename, content_type=content_type)
     except ExtractionError as error:
         raise DocumentRejectedError(str(error)) from None
-    sentences = split_sentences(extracted.text)
+    if split_and_analyze is None:
+        sentences = split_sentences(extracted.text)
+        # Analyzed here, in the same hop: the store caches the terms with the sentences and
+        # the index takes these postings, so nothing is read back or analyzed twice.
+        terms = list(map(analyzer.analyze, sentences))
+    else:
+        sentences, terms = split_and_analyze(extracted.text)
     if not sentences:
         raise DocumentRejectedError("The document has no sentences to quote.")
     chosen = title or extracted.title or (Path(filename).stem if filename else "") or "Untitled"
     chosen = "".join(ch for ch in _storable(chosen) if unicodedata.category(ch) != "Cc")
     chosen = " ".join(chosen.split())[:MAX_TITLE_CHARS] or "Untitled"
     digest = hashlib.sha256("\n".join(sentences).encode("utf-8")).hexdigest()
-    # Analyzed here, in the same hop: the store caches the terms with the sentences and the
-    # index takes these postings, so nothing is read back or analyzed twice.
-    terms = list(map(analyzer.analyze, sentences))
     return PreparedDocument(
         chosen,
         extracted.kind,

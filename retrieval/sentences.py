@@ -155,6 +155,26 @@ def split_sentences(text: str) -> list[str]:
     return [" ".join(text[start:end].split()) for start, end in split_sentence_spans(text)]
 
 
+def paragraph_pieces(text: str, size: int) -> list[str]:
+    """The text cut at paragraph breaks into pieces of at least `size` characters (the last may
+    be shorter) that split exactly as the whole does.
+
+    split_sentences(text) is the concatenation of split_sentences(piece) over the pieces: no
+    sentence crosses a paragraph break, each paragraph is split on its own (Punkt's
+    parameters are fixed, it learns nothing from the text), and the cuts are breaks found in
+    the whole text, which a piece's own search finds again between its ends. So a long
+    document can be split in several processes.
+    """
+    pieces: list[str] = []
+    start = 0
+    for separator in _PARAGRAPH_BREAK.finditer(text):
+        if separator.start() - start >= size:
+            pieces.append(text[start : separator.start()])
+            start = separator.end()
+    pieces.append(text[start:])
+    return pieces
+
+
 def split_sentence_spans(text: str) -> list[tuple[int, int]]:
     """The (start, end) character offsets of each sentence in the text, in order."""
     tokenizer = _tokenizer()

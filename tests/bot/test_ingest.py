@@ -1,16 +1,21 @@
 """Bulk adds: worker processes prepare, this process stores in order; same result as one by one."""
 
+import asyncio
 from contextlib import aclosing
+from functools import partial
 from pathlib import Path
 
+import numpy as np
 from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.config import RetrievalSettings
 from bot.errors import VerbatimError
-from bot.ingest import FileOutcome, add_files, prepare_pool, workers_for
-from bot.library import Library, supported_files
+from bot.ingest import FileOutcome, add_files, add_large_file, prepare_pool, workers_for
+from bot.library import Library, prepare_document, supported_files
 from bot.store import Store
+from retrieval import Analyzer
+from retrieval.sentences import paragraph_pieces
 from tests.conftest import ROOT, SEEDS
 from tests.retrieval.test_index_exact import QUESTIONS as QUESTIONS_EXACT
 from tests.retrieval.test_index_exact import library_matches_rank_bm25
@@ -165,3 +170,44 @@ async def test_merges_wait_for_the_end_of_a_bulk_add_and_scores_stay_exact(tmp_p
             await library_matches_rank_bm25(library, SCOPE, QUESTIONS_EXACT)
         assert len(library._scopes[SCOPE].segments) <= 8  # merged before the block ends
         await library_matches_rank_bm25(library, SCOPE, QUESTIONS_EXACT)
+
+
+async def test_a_long_file_split_among_workers_is_stored_as_the_whole(tmp_path):
+    text = (ROOT / "README.md").read_bytes()
+    alone = prepare_document(
+        text, filename="r.md", content_type=None, title=None, analyzer=Analyzer()
+    )
+    with prepare_pool(2, None) as pool:
+        assert pool is not None
+        # Pieces of a few hundred characters: dozens of them, done by both workers.
+        shared = await asyncio.to_thread(
+            prepare_document,
+            text,
+            filename="r.md",
+            content_type=None,
+            title=None,
+            analyzer=Analyzer(),
+            split_and_analyze=partial(pool.split_and_analyze, piece_chars=300),
+        )
+        path = tmp_path / "long.md"
+        path.write_bytes(text)
+        async with Store.open(tmp_path / "long.db") as store:
+            library = Library(store, RetrievalSettings())
+            await library.load()
+            document = await add_large_file(library, SCOPE, path, pool, added_by="t")
+            stored = await store.scope_sentences_with_terms(SCOPE)
+    assert len(paragraph_pieces(text.decode(), 300)) > 20
+    assert (shared.title, shared.kind, shared.content_hash) == (
+        alone.title,
+        alone.kind,
+        alone.content_hash,
+    )
+    assert shared.sentences == alone.sentences and shared.joined_terms == alone.joined_terms
+    assert shared.postings is not None and alone.postings is not None
+    assert shared.postings.vocabulary == alone.postings.vocabulary
+    for name in ("indptr", "rows", "tf", "rank", "lengths"):
+        assert np.array_equal(getattr(shared.postings, name), getattr(alone.postings, name))
+    assert document.content_hash == alone.content_hash
+    assert [(row.text, terms) for row, terms in stored] == list(
+        zip(alone.sentences, alone.joined_terms, strict=True)
+    )
