@@ -24,6 +24,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import aclosing, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from bot.errors import VerbatimError
@@ -226,7 +227,7 @@ async def add_large_file(
     raises the same errors.
     """
     data = await asyncio.to_thread(path.read_bytes)
-    prepared = await asyncio.to_thread(
+    prepare = partial(
         prepare_document,
         data,
         filename=path.name,
@@ -234,8 +235,12 @@ async def add_large_file(
         title=title,
         analyzer=library.analyzer,
         max_bytes=library.max_document_bytes,
-        split_and_analyze=pool.split_and_analyze,
     )
+    try:
+        prepared = await asyncio.to_thread(prepare, split_and_analyze=pool.split_and_analyze)
+    except BrokenProcessPool:
+        log.warning("a worker process stopped; preparing %s in this process", path)
+        prepared = await asyncio.to_thread(prepare)
     document = await library.add_prepared(scope, prepared, source=str(path), added_by=added_by)
     assert document is not None, "duplicates raise"
     return document
