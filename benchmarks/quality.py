@@ -83,6 +83,16 @@ def ablations(shipped: EngineConfig) -> list[EngineConfig]:
         replace(
             shipped, name="- novelty (terms not in the question)", weights=replace(w, novelty=0.0)
         ),
+        replace(
+            shipped,
+            name="- surface forms (the question's very words)",
+            weights=replace(w, surface=0.0),
+        ),
+        replace(
+            shipped,
+            name="- prefix matching (first 4 letters of missing words)",
+            weights=replace(w, prefix=0.0),
+        ),
         replace(shipped, name="- 12 candidates instead of 20", weights=replace(w, candidates=12)),
         replace(shipped, name="- all re-ranking (BM25 only)", weights=NO_RERANK),
     ]

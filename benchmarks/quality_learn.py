@@ -42,7 +42,10 @@ def question_list(
         subset = order[bm25[order] > 0].tolist()
     candidates = [(engine.sentences[i], float(bm25[i])) for i in subset]
     features = candidate_features(
-        Question.of(text, terms), candidates, engine.index, question_weights(terms, engine.index)
+        Question.of(text, engine.analyzer),
+        candidates,
+        engine.index,
+        question_weights(terms, engine.index),
     )
     return features, np.array([i in answers for i in subset], dtype=bool)
 

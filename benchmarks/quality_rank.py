@@ -91,7 +91,7 @@ class Engine:
         """Re-ranked scores of the subset's sentences, in the subset's order."""
         candidates = [(self.sentences[i], float(bm25[i])) for i in subset]
         rescored = rerank(
-            Question.of(question, terms),
+            Question.of(question, self.analyzer),
             candidates,
             self.index,
             self.config.weights,

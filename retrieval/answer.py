@@ -62,13 +62,12 @@ def answer_question(
     Confidence is the share of the question's IDF weight the sentence contains, so it means
     the same in every document and server, and one threshold fits all.
     """
-    terms = tuple(analyzer.analyze(question))
+    asked = Question.of(question, analyzer)
+    terms = asked.terms
     candidates = index.search(terms, max(top_k, weights.candidates))
     if not candidates:
         return Answer(question=question, terms=terms)
-    rescored = rerank(
-        Question.of(question, terms), candidates, index, weights, question_weights(terms, index)
-    )
+    rescored = rerank(asked, candidates, index, weights, question_weights(terms, index))
     best = rescored[0].coverage
     # Below the threshold the best sentence does not answer: say nothing rather than less.
     shown = rescored[:top_k] if best >= min_confidence else []

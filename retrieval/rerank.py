@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -10,6 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from retrieval.analyzer import Analyzer
 from retrieval.index import SentenceIndex
 from retrieval.term_table import TermTable
 from retrieval.types import Sentence
@@ -38,7 +40,14 @@ FEATURES = (
     "context_after",
     "novelty",
     "neighbours",
+    "surface",
+    "prefix",
 )
+
+# A question word the sentence lacks still counts as near when a word of the sentence starts
+# with its first PREFIX letters (decide/decision, Norman/Normandy): Snowball misses many such
+# derivations. Four letters measured best on the tuning data (three and five: less).
+PREFIX = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,20 +58,25 @@ class RerankWeights:
     asked for] + proximity * closeness + phrase * shared_bigrams + coverage * [share of the
     question's IDF weight in the sentence] + context_before / context_after * [share the
     sentence just before / after adds to it] + novelty * [share of the sentence's terms not in
-    the question] + neighbours * (BM25 of the candidates just before and after) / (the best).
+    the question] + neighbours * (BM25 of the candidates just before and after) / (the best)
+    + surface * [share of the question's IDF weight whose very word, not only its stem, is in
+    the sentence] + prefix * [share of the weight of the question's words the sentence lacks
+    but holds a word starting with the same PREFIX letters].
     A linear model fitted on SelQA dev and half of SQuAD dev (benchmarks/quality_learn.py).
     """
 
-    answer_type: float = 0.54
-    proximity: float = 0.07
-    phrase: float = 0.42
+    answer_type: float = 0.59
+    proximity: float = 0.08
+    phrase: float = 0.32
     neighbours: float = 0.16
     candidates: int = 20
     bm25: float = 1.0
-    coverage: float = 0.94
-    context_before: float = 0.86
-    context_after: float = 0.23
-    novelty: float = -0.17
+    coverage: float = 0.65
+    context_before: float = 0.95
+    context_after: float = 0.29
+    novelty: float = -0.21
+    surface: float = 0.69
+    prefix: float = 0.84
 
     def vector(self) -> tuple[float, ...]:
         """The weights in the order of `candidate_features`' columns (FEATURES)."""
@@ -78,6 +92,8 @@ NO_RERANK = RerankWeights(
     context_before=0.0,
     context_after=0.0,
     novelty=0.0,
+    surface=0.0,
+    prefix=0.0,
 )
 
 _UNITS = (
@@ -144,18 +160,38 @@ class Question:
     # The distinct terms in order, and each distinct pair of adjacent terms as their columns.
     distinct: tuple[str, ...]
     pairs: np.ndarray
+    # Per distinct term: the question's words (folded) that gave it, and their first PREFIX
+    # letters (only of words at least that long and alphabetic there: not of numbers).
+    surfaces: tuple[tuple[str, ...], ...]
+    prefixes: tuple[tuple[str, ...], ...]
 
     @classmethod
-    def of(cls, text: str, terms: Sequence[str]) -> Question:
-        """Analyse a question's wording (its terms come from the shared analyzer)."""
+    def of(cls, text: str, analyzer: Analyzer) -> Question:
+        """Analyse a question with the analyzer its documents were indexed with."""
         words = frozenset(word.casefold() for word in re.findall(r"[\w'’-]+", text))
+        spans = list(analyzer.term_spans(text))
+        terms = tuple(term for _, _, term in spans)
         distinct = tuple(dict.fromkeys(terms))
         column = {term: i for i, term in enumerate(distinct)}
         adjacent = list(
             dict.fromkeys((column[a], column[b]) for a, b in zip(terms, terms[1:], strict=False))
         )
         pairs = np.array(adjacent, dtype=np.intp).reshape(len(adjacent), 2)
-        return cls(text, tuple(terms), answer_type(text), words, distinct, pairs)
+        forms: list[dict[str, None]] = [{} for _ in distinct]
+        for start, end, term in spans:
+            forms[column[term]][Analyzer.normalize(text[start:end])] = None
+        surfaces = tuple(tuple(each) for each in forms)
+        prefixes = tuple(
+            tuple(
+                dict.fromkeys(
+                    word[:PREFIX]
+                    for word in each
+                    if len(word) >= PREFIX and word[:PREFIX].isalpha()
+                )
+            )
+            for each in surfaces
+        )
+        return cls(text, terms, answer_type(text), words, distinct, pairs, surfaces, prefixes)
 
 
 class Rescored(NamedTuple):
@@ -277,6 +313,7 @@ def _features(
         sum(by_key[key] for key in (before, after) if key in by_key)
         for before, after in zip(table.before_keys, table.after_keys, strict=True)
     ]
+    surface, prefix = _word_forms(question, candidates, present, weights)
     kind = question.kind
     typed = (
         [float(has_answer_type(kind, sentence.text, question.words)) for sentence, _ in candidates]
@@ -293,8 +330,75 @@ def _features(
         "context_after": context_after,
         "novelty": novelty,
         "neighbours": np.array(nearby, dtype=np.float64) / top,
+        "surface": surface,
+        "prefix": prefix,
     }
     features = np.empty((n, len(FEATURES)), dtype=np.float64)
     for column, name in enumerate(FEATURES):
         features[:, column] = columns[name]
     return features
+
+
+def _word_forms(
+    question: Question,
+    candidates: Sequence[tuple[Sentence, float]],
+    present: np.ndarray,
+    weights: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The surface and prefix signals of each candidate (see RerankWeights).
+
+    Surface: the share of the question's weight whose very word the sentence holds (of the
+    terms it holds). Prefix: the share whose word's first PREFIX letters start a word of the
+    sentence (of the terms it lacks). The postings hold stems only, so this reads the text,
+    but with substring searches only (no analysis): a few microseconds per candidate.
+    """
+    surfaces, prefixes = question.surfaces, question.prefixes
+    same: list[list[bool]] = []
+    near: list[list[bool]] = []
+    for (sentence, _), holds in zip(candidates, present.T.tolist(), strict=True):
+        text = _fold(sentence.text)
+        same_row = [False] * len(holds)
+        near_row = [False] * len(holds)
+        for j, has in enumerate(holds):
+            if has:
+                # `in` first: a C-speed test that usually settles it.
+                for word in surfaces[j]:
+                    if word in text and _holds_word(text, word, whole=True):
+                        same_row[j] = True
+                        break
+            else:
+                for start in prefixes[j]:
+                    if start in text and _holds_word(text, start, whole=False):
+                        near_row[j] = True
+                        break
+        same.append(same_row)
+        near.append(near_row)
+    shape = present.shape
+    return (
+        weight_share(weights, np.array(same, dtype=bool).T.reshape(shape)),
+        weight_share(weights, np.array(near, dtype=bool).T.reshape(shape)),
+    )
+
+
+def _fold(text: str) -> str:
+    """Case-fold a sentence as the analyzer folds the question's words.
+
+    Analyzer.normalize also maps curly quotes and dashes to ASCII, which changes no letter or
+    digit and so no match here; skipping it saves most of the cost on non-ASCII text.
+    """
+    if text.isascii():
+        return text.lower()
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _holds_word(text: str, word: str, *, whole: bool) -> bool:
+    """Whether `word` starts a word of the (folded) text, and ends it too when `whole`."""
+    at = text.find(word)
+    while at >= 0:
+        end = at + len(word)
+        if (at == 0 or not text[at - 1].isalnum()) and (
+            not whole or end == len(text) or not text[end].isalnum()
+        ):
+            return True
+        at = text.find(word, at + 1)
+    return False

@@ -108,7 +108,7 @@ def test_answer_type_from_the_wording(question, kind):
 
 
 def test_has_answer_type_ignores_what_the_question_already_says():
-    words = Question.of("How many of the 50 soldiers returned?", []).words
+    words = Question.of("How many of the 50 soldiers returned?", ANALYZER).words
     assert not has_answer_type(AnswerType.NUMBER, "The 50 soldiers were sent.", words)
     assert has_answer_type(AnswerType.NUMBER, "Twelve of the 50 soldiers returned.", words)
     assert has_answer_type(AnswerType.DATE, "It ended in 1945.", frozenset())
@@ -124,9 +124,9 @@ def test_answer_type_lifts_the_sentence_holding_the_answer():
     question = "When did Luther return to Wittenberg?"
     terms = ANALYZER.analyze(question)
     candidates = index.search(terms, 10)
-    plain = rerank(Question.of(question, terms), candidates, index, NO_RERANK)
+    plain = rerank(Question.of(question, ANALYZER), candidates, index, NO_RERANK)
     typed = rerank(
-        Question.of(question, terms),
+        Question.of(question, ANALYZER),
         candidates,
         index,
         RerankWeights(answer_type=0.4, proximity=0, phrase=0, neighbours=0),
@@ -158,7 +158,7 @@ def test_context_features_count_what_the_sentence_before_adds():
     terms = ANALYZER.analyze(question)
     idf = question_weights(terms, index)
     candidates = [(s, 1.0) for s in index.sentences]
-    rows = candidate_features(Question.of(question, terms), candidates, index, idf)
+    rows = candidate_features(Question.of(question, ANALYZER), candidates, index, idf)
     by_name = [dict(zip(FEATURES, row, strict=True)) for row in rows]
     thesis = by_name[1]
     # "hypothesis" is its own; the rest of the question's weight sits in the sentence before.
@@ -175,7 +175,7 @@ def test_without_reranking_the_order_is_bm25s(seed_index):
     question = "Carter meeting coalition"
     terms = ANALYZER.analyze(question)
     candidates = seed_index.search(terms, 20)
-    plain = rerank(Question.of(question, terms), candidates, seed_index, NO_RERANK)
+    plain = rerank(Question.of(question, ANALYZER), candidates, seed_index, NO_RERANK)
     assert [s.sentence.id for s in plain] == [
         s.id for s, _ in sorted(candidates, key=lambda c: -c[1])
     ]

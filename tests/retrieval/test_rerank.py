@@ -1,6 +1,7 @@
 """The re-ranker's features, read from postings, against a plain computation from the text."""
 
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from retrieval.answer import confidence_of, coverage, question_weights
 from retrieval.postings import Segment
 from retrieval.rerank import (
     FEATURES,
+    PREFIX,
     Question,
     RerankWeights,
     candidate_features,
@@ -59,6 +61,33 @@ def share(idf, holds):
     return sum(w for t, w in idf.items() if t in holds) / sum(idf.values())
 
 
+def question_forms(text):
+    """Each question term with the words (folded) that gave it, from the analyzer's spans."""
+    forms = {}
+    for start, end, term in ANALYZER.term_spans(text):
+        forms.setdefault(term, set()).add(Analyzer.normalize(text[start:end]))
+    return forms
+
+
+def word_forms(text, sentence, idf, present):
+    """Surface and prefix signals by regex and word lists, not by substring search."""
+    folded = Analyzer.normalize(sentence)
+    words = re.findall(r"[^\W_]+", folded)
+    same, near = set(), set()
+    for term, forms in question_forms(text).items():
+        if term in present:
+            if any(re.search(rf"(?<![^\W_]){re.escape(w)}(?![^\W_])", folded) for w in forms):
+                same.add(term)
+        elif any(
+            word.startswith(w[:PREFIX])
+            for w in forms
+            if len(w) >= PREFIX and w[:PREFIX].isalpha()
+            for word in words
+        ):
+            near.add(term)
+    return share(idf, same), share(idf, near)
+
+
 def reference_features(question, candidates, index, idf):
     """Every feature from the analysed text, the sentences around found with index.neighbours."""
     by_id = {sentence.id: score for sentence, score in candidates}
@@ -75,6 +104,7 @@ def reference_features(question, candidates, index, idf):
         typed = question.kind is not None and has_answer_type(
             question.kind, sentence.text, question.words
         )
+        surface, prefix = word_forms(question.text, sentence.text, idf, present)
         rows.append(
             {
                 "bm25": score / top,
@@ -86,6 +116,8 @@ def reference_features(question, candidates, index, idf):
                 "context_after": share(idf, around[1] - present),
                 "novelty": 1.0 - matched / len(terms),
                 "neighbours": nearby / top,
+                "surface": surface,
+                "prefix": prefix,
             }
         )
     return rows
@@ -156,7 +188,8 @@ def test_features_equal_the_reference_computed_from_text(index):
             continue
         documents_hit = {sentence.document.id for sentence, _ in candidates}
         across_segments += bool(documents_hit & {1, 2}) and 3 in documents_hit
-        question = Question.of(text, terms)
+        question = Question.of(text, ANALYZER)
+        assert question.terms == tuple(terms)
         idf = question_weights(terms, index)
         features = candidate_features(question, candidates, index, idf)
         assert features.shape == (len(candidates), len(FEATURES))
@@ -175,7 +208,7 @@ def test_removed_documents_are_never_candidates_or_neighbours(index):
     for text in questions(index):
         terms = ANALYZER.analyze(text)
         candidates = index.search(terms, 20)
-        for each in rerank(Question.of(text, terms), candidates, index, RerankWeights()):
+        for each in rerank(Question.of(text, ANALYZER), candidates, index, RerankWeights()):
             assert each.sentence.id not in removed
             assert {each.before and each.before.id, each.after and each.after.id}.isdisjoint(
                 removed
@@ -221,11 +254,12 @@ def test_confidence_is_one_computation(index):
 
 
 def test_features_of_no_candidates_and_equal_weights(index):
-    question = Question.of("anything", ["anyth"])
+    question = Question.of("anything", ANALYZER)
     assert candidate_features(question, [], index).shape == (0, len(FEATURES))
     terms = ANALYZER.analyze("Carter coalition meeting")
     candidates = index.search(terms, 5)
-    equal = candidate_features(Question.of("Carter coalition meeting", terms), candidates, index)
+    question = Question.of("Carter coalition meeting", ANALYZER)
+    equal = candidate_features(question, candidates, index)
     assert np.all((equal[:, FEATURES.index("coverage")] * 3).round(9) % 1 == 0)
 
 
@@ -235,12 +269,33 @@ def test_candidates_without_terms_or_score_get_plain_features():
     texts = ["Rivers flow to the sea.", "It is what it is.", "The sea is salty."]
     sentences = [Sentence(i, ref, i + 1, t) for i, t in enumerate(texts)]
     index = SentenceIndex(sentences, [ANALYZER.analyze(t) for t in texts])
-    terms = ANALYZER.analyze("where do rivers flow")
     with np.errstate(all="raise"):
         features = candidate_features(
-            Question.of("where do rivers flow", terms), [(s, 0.0) for s in sentences], index
+            Question.of("where do rivers flow", ANALYZER), [(s, 0.0) for s in sentences], index
         )
     rows = [dict(zip(FEATURES, row.tolist(), strict=True)) for row in features]
     assert rows[1]["novelty"] == 0.0 and rows[1]["coverage"] == 0.0
     assert rows[0]["proximity"] == 1.0 and rows[0]["phrase"] == 1.0
     assert all(row["bm25"] == 0.0 for row in rows)
+
+
+def test_surface_and_prefix_see_the_words_behind_the_stems():
+    ref = DocumentRef(1, "d", "d.txt")
+    texts = [
+        "The council broadcast its decision.",
+        "The council broadcasts what it decides.",
+        "Broadcasting had been decided by the councillors.",
+    ]
+    sentences = [Sentence(i, ref, i + 1, t) for i, t in enumerate(texts)]
+    index = SentenceIndex(sentences, [ANALYZER.analyze(t) for t in texts])
+    question = Question.of("Who broadcast the council's decision?", ANALYZER)
+    assert question.surfaces == (("broadcast",), ("council",), ("decision",))
+    assert question.prefixes == (("broa",), ("coun",), ("deci",))
+    weights = {term: 1.0 for term in question.distinct}
+    features = candidate_features(question, [(s, 1.0) for s in sentences], index, weights)
+    rows = [dict(zip(FEATURES, row.tolist(), strict=True)) for row in features]
+    # Every word as asked; then the same stems in other words, and "decides" only by prefix.
+    assert [row["surface"] for row in rows] == [1.0, 1 / 3, 0.0]
+    assert rows[1]["coverage"] == 2 / 3 and rows[1]["prefix"] == 1 / 3
+    # "councillors" is neither the stem "council" nor the word, but starts like it.
+    assert rows[2]["coverage"] == 1 / 3 and rows[2]["prefix"] == 2 / 3
