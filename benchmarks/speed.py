@@ -436,14 +436,20 @@ def write_report(
                 (
                     "bulk",
                     f"bulk: `verbatim docs add <folder>` ({ingested['workers']:.0f} worker "
-                    "processes prepare, this one stores and indexes in order; from starting "
-                    "the workers)",
+                    f"processes, started by {ingested['start_method']}, prepare; this one "
+                    "stores and indexes in order; from starting the workers)",
                 ),
                 ("one_by_one", "file by file: `Library.add_document` (a Discord upload)"),
             )
         ),
         "",
         f"Bulk / file by file: {ingested['one_by_one_s'] / ingested['bulk_s']:.2f}x. "
+        f"The same texts as one long file ({ingested['long_sentences']:,} sentences): "
+        f"{ingested['long_sentences'] / ingested['long_workers_s']:,.0f} sentences/s through "
+        f"`verbatim docs add <file>` (its paragraphs shared among {ingested['workers']} worker "
+        f"processes), {ingested['long_sentences'] / ingested['long_one_thread_s']:,.0f}/s "
+        "through `Library.add_document` (one thread): "
+        f"{ingested['long_one_thread_s'] / ingested['long_workers_s']:.2f}x. "
         "By phase, one thread, same documents: "
         + ", ".join(
             f"{name} {ingested['sentences'] / ingested[name + '_s']:,.0f}/s"

@@ -18,7 +18,7 @@ import numpy as np
 import psutil
 
 from bot.config import RetrievalSettings
-from bot.ingest import PreparePool, add_files, workers_for
+from bot.ingest import PreparePool, add_files, add_large_file, start_method, workers_for
 from bot.library import Library, analyzer_fingerprint, supported_files
 from bot.store import GLOBAL_SCOPE, Store
 from retrieval import Analyzer, SentenceIndex, answer_question, extract_text, split_sentences
@@ -78,23 +78,35 @@ async def fill_store(
         assert await store.get_meta("terms_analyzer") == analyzer_fingerprint(library.analyzer)
 
 
-def ingest(documents: list[tuple[str, bytes]], path: Path, rounds: int = 2) -> dict[str, float]:
+def ingest(documents: list[tuple[str, bytes]], path: Path, rounds: int = 2) -> dict:
     """Ingest throughput: a folder through the bulk path users run, and file by file.
 
     The bulk path is `verbatim docs add <folder>`'s (bot/ingest.py: worker processes prepare,
     this process stores and indexes in order), timed from starting the workers to an index
     ready to answer; the file-by-file path calls Library.add_document per document, as a
     Discord upload does. The two alternate, `rounds` times each, on the same files; then each
-    phase is timed alone, on one thread. Each measurement has an event loop of its own: the
-    bulk path starts its workers before any thread runs, as the CLI does.
+    phase is timed alone, on one thread. It all runs in a fresh process, as the CLI does.
     """
     folder = path.parent / "ingest-files"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     for number, (name, data) in enumerate(documents):
         (folder / f"{number:05d}-{name}").write_bytes(data)
+    return run_child("ingest", path, {"folder": str(folder), "rounds": rounds})
+
+
+def _ingest_rounds(path: Path, payload: dict) -> dict:
+    """Ingest's measurements, in the child process.
+
+    Each has an event loop of its own, so no thread is left running when the bulk path starts
+    its workers, as in the CLI.
+    """
+    folder, rounds = Path(payload["folder"]), int(payload["rounds"])
     files = supported_files(folder)
-    result: dict[str, float] = {"files": len(files), "workers": workers_for(files)}
+    documents = [(file.name, file.read_bytes()) for file in files]
+    result: dict = {"files": len(files), "workers": workers_for(files)}
+    # How the workers start here (fork while this process has one thread, else spawn).
+    result["start_method"] = start_method()
     for round_ in range(1, rounds + 1):
         for way in ("one_by_one", "bulk"):
             path.unlink(missing_ok=True)
@@ -103,7 +115,22 @@ def ingest(documents: list[tuple[str, bytes]], path: Path, rounds: int = 2) -> d
             result["sentences"] = sentences
             result[f"{way}_s_{round_}"] = seconds
             result[f"{way}_cpu_s_{round_}"] = cpu
-    for way in ("one_by_one", "bulk"):
+    # One long file made of the same texts: add_document (one thread) against the CLI's path
+    # for a long file (its paragraphs shared among the workers).
+    long_file = folder / "long" / "all.txt"
+    long_file.parent.mkdir()
+    long_file.write_text(
+        "\n\n".join(extract_text(data, filename=name).text for name, data in documents)
+    )
+    for round_ in range(1, rounds + 1):
+        for way in ("long_one_thread", "long_workers"):
+            path.unlink(missing_ok=True)
+            workers = result["workers"] if way == "long_workers" else 0
+            sentences, seconds, cpu = asyncio.run(_ingest_long(long_file, path, workers))
+            result["long_sentences"] = sentences
+            result[f"{way}_s_{round_}"] = seconds
+            result[f"{way}_cpu_s_{round_}"] = cpu
+    for way in ("one_by_one", "bulk", "long_one_thread", "long_workers"):
         result[f"{way}_s"] = min(result[f"{way}_s_{r}"] for r in range(1, rounds + 1))
     result["rounds"] = rounds
     result["end_to_end_s"] = result["bulk_s"]
@@ -133,6 +160,30 @@ async def _ingest_bulk(files: list[Path], path: Path, workers: int) -> tuple[int
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu += after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
     return sentences, seconds, cpu
+
+
+async def _ingest_long(file: Path, path: Path, workers: int) -> tuple[int, float, float]:
+    """Sentences, seconds and CPU seconds of adding one long file, as `verbatim docs add`."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started, cpu = time.perf_counter(), time.process_time()
+    pool = PreparePool(workers, None) if workers else None
+    try:
+        async with Store.open(path) as store:
+            library = Library(store, RetrievalSettings())
+            await library.load()
+            if pool is None:
+                document = await library.add_document(1, file.read_bytes(), filename=file.name)
+            else:
+                document = await add_large_file(library, 1, file, pool)
+            assert document is not None
+            await library.index(1)
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    finally:
+        if pool is not None:
+            pool.close(wait=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu += after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
+    return document.sentence_count, seconds, cpu
 
 
 async def _ingest_one_by_one(files: list[Path], path: Path, _: int) -> tuple[int, float, float]:
@@ -441,5 +492,8 @@ async def _many_scopes(path: Path, payload: dict) -> dict:
 
 if __name__ == "__main__":
     mode, db, raw = sys.argv[1], Path(sys.argv[2]), json.loads(Path(sys.argv[3]).read_text())
-    work = {"cold-start": _cold_start_and_add, "many-scopes": _many_scopes}[mode]
-    print(json.dumps(asyncio.run(work(db, raw))))
+    if mode == "ingest":
+        print(json.dumps(_ingest_rounds(db, raw)))
+    else:
+        work = {"cold-start": _cold_start_and_add, "many-scopes": _many_scopes}[mode]
+        print(json.dumps(asyncio.run(work(db, raw))))
