@@ -31,32 +31,53 @@ DEFAULT_EPSILON = 0.25
 # Below this many rows a fresh zeroed accumulator per query is cheaper than a cached one.
 _SCRATCH_ROWS = 1 << 16
 # Queries touching fewer postings than this score them all; longer ones try early stopping.
-_EXHAUSTIVE_MAX = 4096
-# Posting lists longer than this are also kept in contribution order, for early stopping;
-# each pruning round reads this many of their best postings.
+# (Scoring all is cheap per posting: below this, early stopping's overhead costs more.)
+_EXHAUSTIVE_MAX = 32768
+# Above this many touched postings, a floor from one list cuts them before the selection.
+_FLOOR_MIN = 1024
+# Posting lists longer than this are also kept in contribution order, for early stopping.
 _IMPACT_MIN = 256
-_DEPTHS = (64, 1024)
-# MaxScore pays while the lists it must read whole hold at most this share of the postings.
-_STRONG_SHARE = 0.6
+# Early stopping first reads this many of each long list's best postings, for a floor.
+_SEED_DEPTH = 64
+# Early stopping pays while it reads at most this share of the query's postings.
+_PRUNED_SHARE = 0.3
+# Lists up to this many times longer than the candidates are looked up whole.
+_LOOKUP_RATIO = 8
+# Depth combinations tried per segment when choosing how deep to read long lists.
+_LADDER_COMBINATIONS = 1024
+# From this many rows on, np.add.at beats a fancy-indexed add.
+_ADD_AT_MIN = 512
+# Up to this many scored entries, the final ordering is a Python sort of tuples.
+_PYTHON_SORT = 64
+
+
+class _Impact(NamedTuple):
+    """A long list's postings by contribution, best first, and depths worth reading to.
+
+    `unread[i]` is the best contribution left after reading `ladder[i]` postings.
+    """
+
+    order: np.ndarray
+    ladder: np.ndarray
+    unread: np.ndarray
 
 
 class _List(NamedTuple):
-    """One query term's postings in one segment."""
+    """One query term's postings in one segment (rows local, `offset` makes them global)."""
 
     position: int
-    segment: int
+    offset: int
+    size: int
     rows: np.ndarray
     values: np.ndarray
-    impact: np.ndarray | None
-    maximum: float
+    impact: _Impact | None
 
 
 class _Prepared(NamedTuple):
     """Per segment: every posting's contribution, and long lists' order by contribution."""
 
     contributions: list[np.ndarray]
-    impact: list[dict[int, np.ndarray]]
-    maxima: list[np.ndarray]
+    impact: list[dict[int, _Impact]]
 
 
 class SentenceIndex:
@@ -162,25 +183,27 @@ class SentenceIndex:
         prepared = self._prepared
         lists: list[_List] = []
         total = 0
+        offsets = self._offsets
         for number, segment in enumerate(self._segments):
             postings = segment.postings
             vocabulary = postings.vocabulary
             indptr = segment.indptr_list
+            offset, size = offsets[number], len(segment)
             for position, term in enumerate(query):
                 local = vocabulary.get(term)
                 if local is None:
                     continue
                 start, end = indptr[local], indptr[local + 1]
+                if start == end:
+                    continue  # a merge can leave a term of removed sentences without postings
                 rows = postings.rows[start:end]
-                impact = None
-                maximum = 0.0
                 if prepared is not None:
                     values = prepared.contributions[number][start:end]
                     impact = prepared.impact[number].get(local)
-                    maximum = float(prepared.maxima[number][local])
                 else:
                     values = self._live_values(term, segment, start, end)
-                lists.append(_List(position, number, rows, values, impact, maximum))
+                    impact = None
+                lists.append(_List(position, offset, size, rows, values, impact))
                 total += end - start
         if not lists:
             return []
@@ -221,8 +244,12 @@ class SentenceIndex:
         own = 0
         if self._prepared is not None:
             own += sum(c.nbytes for c in self._prepared.contributions)
-            own += sum(a.nbytes for each in self._prepared.impact for a in each.values())
-            own += sum(m.nbytes for m in self._prepared.maxima)
+            own += sum(
+                array.nbytes
+                for each in self._prepared.impact
+                for impact in each.values()
+                for array in impact
+            )
         return own + sum(segment.nbytes for segment in self._segments)
 
     # -- precomputation --------------------------------------------------------------------
@@ -236,7 +263,7 @@ class SentenceIndex:
         if self._prepared is not None or self._empty:
             return
         union_df = self._union_df()
-        contributions, impacts, maxima = [], [], []
+        contributions, impacts = [], []
         for segment, df in zip(self._segments, union_df, strict=True):
             postings = segment.postings
             idf_of_term = self._idf_array(df)
@@ -245,19 +272,19 @@ class SentenceIndex:
             if segment.dead is not None:
                 values[segment.dead[postings.rows]] = 0.0
             contributions.append(values)
-            impact: dict[int, np.ndarray] = {}
+            impact: dict[int, _Impact] = {}
             indptr = postings.indptr
             for local in np.flatnonzero(postings.df > _IMPACT_MIN).tolist():
                 block = values[indptr[local] : indptr[local + 1]]
-                impact[local] = np.argsort(-block, kind="stable")
+                # int32 halves the memory; any order among equal contributions will do.
+                order = np.argsort(-block).astype(np.int32)
+                ladder = _ladder(len(block))
+                unread = np.zeros(len(ladder), dtype=np.float64)  # all read: nothing left
+                unread[:-1] = block[order[ladder[:-1]]]
+                impact[local] = _Impact(order, ladder, unread)
             impacts.append(impact)
-            top = np.zeros(len(postings.df), dtype=np.float64)
-            nonempty = postings.df > 0  # a merge can leave terms of removed sentences empty
-            if len(values):
-                top[nonempty] = np.maximum.reduceat(values, indptr[:-1][nonempty])
-            maxima.append(top)
         # One assignment: a query in another thread sees either none or all of it.
-        self._prepared = _Prepared(contributions, impacts, maxima)
+        self._prepared = _Prepared(contributions, impacts)
 
     def _union_df(self) -> list[np.ndarray]:
         """Per segment, the document frequency over the whole union of each local term."""
@@ -344,134 +371,168 @@ class SentenceIndex:
 
     def _exhaustive_top(self, lists: list[_List], k: int) -> list[tuple[Sentence, float]]:
         """Score every touched posting (summing in query order), then pick the top k."""
-        offsets = self._offsets
         if len(lists) == 1:
             only = lists[0]
-            at = only.rows + offsets[only.segment] if offsets[only.segment] else only.rows
-            scores = only.values
-        else:
-            # Sum in query order into an accumulator, exactly as rank-bm25 adds term by term.
-            ordered = sorted(lists, key=lambda each: each.position)
-            accumulator = self._accumulator()
-            placed = []
-            for each in ordered:
-                here = each.rows + offsets[each.segment] if offsets[each.segment] else each.rows
-                np.add.at(accumulator, here, each.values)
-                placed.append(here)
-            at = np.concatenate(placed)
-            scores = accumulator[at]
-            accumulator[at] = 0.0
-            self._release(accumulator)
-        # A row appears at most once per list, so the top k * len(lists) entries hold at
-        # least k distinct rows: every row in the true top k scores at least that entry.
-        wanted = k * len(lists)
-        if len(at) > wanted:
-            cut = len(scores) - wanted
-            threshold = np.partition(scores, cut)[cut]
-            keep = np.flatnonzero(scores >= threshold)
+            return self._best(_global(only.rows, only.offset), only.values, k, 1)
+        # Sum in query order into an accumulator, exactly as rank-bm25 adds term by term;
+        # the first list may simply be stored (0.0 + x is x: contributions are never -0.0).
+        accumulator = self._accumulator()
+        placed = []
+        ordered = lists if len(self._segments) == 1 else sorted(lists, key=_by_position)
+        for each in ordered:
+            here = _global(each.rows, each.offset)
+            if placed:
+                _add(accumulator, here, each.values)
+            else:
+                accumulator[here] = each.values
+            placed.append(here)
+        at = np.concatenate(placed)
+        scores = accumulator[at]
+        self._release(accumulator, at)
+        shortest = min(placed, key=len)
+        if len(at) > _FLOOR_MIN and len(shortest) >= k:
+            # The k-th best full score among one list's (distinct) rows is a floor under the
+            # k-th best overall: a cheap cut before the exact selection.
+            start = 0
+            for here in placed:
+                if here is shortest:
+                    break
+                start += len(here)
+            piece = scores[start : start + len(shortest)]
+            floor = np.partition(piece, len(piece) - k)[len(piece) - k]
+            keep = np.flatnonzero(scores >= floor)
             at, scores = at[keep], scores[keep]
-        if len(lists) > 1:
-            # A row met in several lists appears several times, always with its full score.
-            by_row = np.argsort(at, kind="stable")
-            at, scores = at[by_row], scores[by_row]
-            if len(at) > 1:
-                first = np.empty(len(at), dtype=bool)
-                first[0] = True
-                np.not_equal(at[1:], at[:-1], out=first[1:])
-                at, scores = at[first], scores[first]
-        return self._best(at, scores, k)
+        return self._best(at, scores, k, len(lists))
 
     def _pruned_top(
         self, query: Sequence[str], lists: list[_List], k: int
     ) -> list[tuple[Sentence, float]] | None:
         """Top k reading only part of the long lists (None: pruning would not pay).
 
-        First the best postings of each list (by contribution) give candidates whose exact
-        scores set a floor `theta` under the final k-th score. If no unread posting could add
-        up to theta, those candidates hold the top k (Fagin's threshold algorithm). Otherwise
-        the terms whose maxima together stay below theta cannot lift a sentence into the top
-        k on their own (MaxScore): only sentences holding one of the other terms are scored.
+        The best postings of each long list (by contribution) and the short lists whole give
+        candidates whose exact scores set a floor `theta` under the final k-th score. Then
+        each long list is read, best first, just deep enough that no sentence outside what
+        was read can reach theta (a threshold algorithm; reading nothing of a weak term is
+        MaxScore); the exact scores of what was read hold the top k.
         """
-        offsets = self._offsets
-        total = sum(len(each.rows) for each in lists)
-        maxima = [0.0] * len(query)
+        seeds = []
         for each in lists:
-            maxima[each.position] = max(maxima[each.position], each.maximum)
-        for depth in _DEPTHS:
-            first = []
-            unread = [0.0] * len(query)
-            for each in lists:
-                if each.impact is None or len(each.rows) <= depth:
-                    rows = each.rows
-                else:
-                    rows = each.rows[each.impact[:depth]]
-                    value = float(each.values[each.impact[depth]])
-                    unread[each.position] = max(unread[each.position], value)
-                first.append(rows + offsets[each.segment] if offsets[each.segment] else rows)
-            at = _distinct(first)
-            if len(at) < k:
-                return None
-            scores = self._score_candidates(at, lists)
-            theta = float(np.partition(scores, len(scores) - k)[len(scores) - k])
-            if _sum_in_order(unread) < theta:
-                return self._best(at, scores, k)
-            weak: list[float] = [0.0] * len(query)
-            for position in sorted(range(len(query)), key=maxima.__getitem__):
-                trial = list(weak)
-                trial[position] = maxima[position]
-                if _sum_in_order(trial) >= theta:
-                    break
-                weak = trial
-            strong = [each for each in lists if weak[each.position] == 0.0]
-            if sum(len(each.rows) for each in strong) <= total * _STRONG_SHARE:
-                at = _distinct(
-                    [
-                        each.rows + offsets[each.segment] if offsets[each.segment] else each.rows
-                        for each in strong
-                    ]
-                )
-                return self._best(at, self._score_candidates(at, lists), k)
-        return None
+            if each.impact is None:
+                seeds.append(_global(each.rows, each.offset))
+            else:
+                seeds.append(_global(each.rows[each.impact.order[:_SEED_DEPTH]], each.offset))
+        at, scores = self._score_candidates(_distinct(seeds), lists)
+        if len(at) < k:
+            return None
+        theta = float(np.partition(scores, len(scores) - k)[len(scores) - k])
+        if theta <= 0.0:
+            return None
+        if _seeds_suffice(lists, theta):
+            return self._best(at, scores, k, 1)
+        depths = _depths(lists, theta)
+        total = sum(len(each.rows) for each in lists)
+        if depths is None or sum(depths) > total * _PRUNED_SHARE:
+            return None
+        parts = [at]
+        for each, depth in zip(lists, depths, strict=True):
+            if each.impact is not None and depth > _SEED_DEPTH:
+                whole = depth == len(each.rows)  # in row order already: cheaper to sort
+                rows = each.rows if whole else each.rows[each.impact.order[:depth]]
+                parts.append(_global(rows, each.offset))
+        if len(parts) > 1:
+            # The seeds stay candidates, so the new k-th score is at least theta.
+            at, scores = self._score_candidates(_distinct(parts), lists, theta)
+        return self._best(at, scores, k, 1)
 
-    def _score_candidates(self, at: np.ndarray, lists: list[_List]) -> np.ndarray:
-        """Exact scores of distinct sorted global rows, summed in query order."""
-        accumulator = self._accumulator()
-        offsets = self._offsets
-        touched = [at]
-        for each in sorted(lists, key=lambda item: item.position):
-            offset = offsets[each.segment]
-            if len(each.rows) <= 8 * len(at):
-                # Adding the whole list is cheaper than looking the candidates up in it.
-                here = each.rows + offset if offset else each.rows
-                np.add.at(accumulator, here, each.values)
-                touched.append(here)
-                continue
-            low, high = np.searchsorted(at, (offset, offsets[each.segment + 1]))
-            mine = at[low:high]
-            rows = mine - offset if offset else mine
-            index = np.searchsorted(each.rows, rows)
-            np.minimum(index, len(each.rows) - 1, out=index)
-            hit = each.rows[index] == rows
-            np.add.at(accumulator, mine[hit], each.values[index[hit]])
-        scores = accumulator[at]
-        for rows in touched:
-            accumulator[rows] = 0.0
-        self._release(accumulator)
-        return scores
+    def _score_candidates(
+        self, at: np.ndarray, lists: list[_List], floor: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Exact scores of distinct sorted global rows, summed in query order.
 
-    def _best(self, at: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[Sentence, float]]:
-        """The top k of distinct rows by score, ties by document order, positive only."""
-        if len(at) > 4 * k:
-            cut = len(scores) - k
-            keep = scores >= np.partition(scores, cut)[cut]
+        A list up to a few times longer than the candidates is looked up whole in a row ->
+        candidate map (nothing over every row is added to or zeroed); longer lists are
+        searched for the candidates. With a `floor`, the searches skip the candidates whose
+        bound (contributions known so far, maxima for the lists still to search) stays below
+        it: they cannot score `floor`, and are left out of the rows returned with scores.
+        """
+        multiple = len(self._segments) > 1
+        ordered = sorted(lists, key=_by_position) if multiple else lists
+        slots = self._slot_map()
+        slots[at] = np.arange(len(at), dtype=np.int32)
+        known: list[np.ndarray | None] = []
+        for each in ordered:
+            if len(each.rows) <= _LOOKUP_RATIO * len(at):
+                found = slots[_global(each.rows, each.offset)]
+                hit = found >= 0
+                contribution = np.zeros(len(at), dtype=np.float64)
+                contribution[found[hit]] = each.values[hit]
+                known.append(contribution)
+            else:
+                known.append(None)
+        slots[at] = -1
+        self._scratch.slots = slots
+        if floor is not None and any(c is None for c in known):
+            # Summed in query order from upper bounds, so it bounds the float score too.
+            bound = np.zeros(len(at), dtype=np.float64)
+            for each, contribution in zip(ordered, known, strict=True):
+                bound += _maximum(each) if contribution is None else contribution
+            keep = np.flatnonzero(bound >= floor)
+            at = at[keep]
+            known = [None if c is None else c[keep] for c in known]
+        scores = np.zeros(len(at), dtype=np.float64)
+        for each, contribution in zip(ordered, known, strict=True):
+            scores += self._look_up(at, each) if contribution is None else contribution
+        return at, scores
+
+    def _look_up(self, at: np.ndarray, each: _List) -> np.ndarray:
+        """Each candidate's contribution from one list (0.0 where absent), by binary search."""
+        contribution = np.zeros(len(at), dtype=np.float64)
+        if len(self._segments) > 1:
+            low, high = np.searchsorted(at, (each.offset, each.offset + each.size)).tolist()
+            local = at[low:high] - each.offset
+        else:
+            low, high, local = 0, len(at), at
+        if len(local):
+            rows = each.rows
+            index = np.searchsorted(rows, local)
+            np.minimum(index, len(rows) - 1, out=index)
+            hit = rows[index] == local
+            contribution[low:high][hit] = each.values[index[hit]]
+        return contribution
+
+    def _best(
+        self, at: np.ndarray, scores: np.ndarray, k: int, repeats: int
+    ) -> list[tuple[Sentence, float]]:
+        """The top k rows by score, ties by document order, positive scores only.
+
+        A row may appear up to `repeats` times (once per list), always with its full score,
+        so the best k * repeats entries hold the best k distinct rows.
+        """
+        wanted = k * repeats
+        if len(at) > 2 * wanted:
+            cut = len(scores) - wanted
+            keep = np.flatnonzero(scores >= np.partition(scores, cut)[cut])
             at, scores = at[keep], scores[keep]
-        keys = self._order_keys(at)
-        best = np.lexsort((keys, -scores))[:k]
-        return [(self._sentence_at(int(at[i])), float(scores[i])) for i in best if scores[i] > 0]
+        # Within a segment rows follow order keys (Segment keeps them sorted).
+        keys = at if len(self._segments) == 1 else self._order_keys(at)
+        if len(at) <= _PYTHON_SORT:
+            ranked = sorted(zip((-scores).tolist(), keys.tolist(), at.tolist(), strict=True))
+        else:
+            order = np.lexsort((keys, -scores))
+            ranked = zip(
+                (-scores[order]).tolist(), keys[order].tolist(), at[order].tolist(), strict=True
+            )
+        found: list[tuple[Sentence, float]] = []
+        last = -1
+        for negative, _, row in ranked:
+            if negative >= 0.0 or len(found) == k:
+                break
+            if row != last:  # repeats of a row are adjacent: same score, same key
+                found.append((self._sentence_at(row), -negative))
+                last = row
+        return found
 
     def _order_keys(self, at: np.ndarray) -> np.ndarray:
-        if len(self._segments) == 1:
-            return self._segments[0].order[at]
         numbers = np.searchsorted(self._offset_array, at, side="right") - 1
         keys = np.empty(len(at), dtype=np.int64)
         for number in np.unique(numbers).tolist():
@@ -497,16 +558,101 @@ class SentenceIndex:
         self._scratch.scores = None
         return scratch if scratch is not None else np.zeros(self._rows, dtype=np.float64)
 
-    def _release(self, accumulator: np.ndarray) -> None:
-        """Give back a thread's array once every touched entry is zero again."""
+    def _slot_map(self) -> np.ndarray:
+        """A row -> candidate map, -1 everywhere: this thread's own, taken like the scores."""
+        slots = getattr(self._scratch, "slots", None)
+        self._scratch.slots = None
+        return slots if slots is not None else np.full(self._rows, -1, dtype=np.int32)
+
+    def _release(self, accumulator: np.ndarray, touched: np.ndarray) -> None:
+        """Give back a thread's array with its touched entries zeroed (a fresh one is dropped)."""
         if len(accumulator) >= _SCRATCH_ROWS:
+            accumulator[touched] = 0.0
             self._scratch.scores = accumulator
+
+
+def _global(rows: np.ndarray, offset: int) -> np.ndarray:
+    return rows + offset if offset else rows
+
+
+def _add(accumulator: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+    """accumulator[rows] += values, for distinct rows (so both ways give the same sums).
+
+    np.add.at makes one pass over memory, faster for many rows; a fancy add has less overhead.
+    """
+    if len(rows) > _ADD_AT_MIN:
+        np.add.at(accumulator, rows, values)
+    else:
+        accumulator[rows] += values
+
+
+def _maximum(each: _List) -> float:
+    """The largest contribution in a list."""
+    return float(each.impact.unread[0]) if each.impact is not None else float(each.values.max())
+
+
+def _by_position(each: _List) -> int:
+    return each.position
+
+
+def _seeds_suffice(lists: list[_List], theta: float) -> bool:
+    """Whether no sentence outside the seeds can reach theta (Fagin's threshold algorithm)."""
+    bounds: dict[int, float] = {}
+    for each in lists:  # in query order within each segment
+        if each.impact is not None:  # its ladder's first step is the seed depth
+            bounds[each.offset] = bounds.get(each.offset, 0.0) + float(each.impact.unread[1])
+    return all(bound < theta for bound in bounds.values())
+
+
+def _depths(lists: list[_List], theta: float) -> list[int] | None:
+    """How deep to read each list, best first, so no unread sentence can reach theta.
+
+    A sentence lies in one segment, so each segment is bounded apart: the bound of a sentence
+    not read adds up, in query order, the contribution just past each of its segment's long
+    lists' depth (short lists are read whole; float sums in the same order keep it a bound).
+    Depths come from each list's ladder: none, then doubling from the seed depth to the whole
+    list. Of the combinations whose bound stays below theta, the one reading fewest wins
+    (None if a segment has too many long lists to weigh).
+    """
+    depths = [len(each.rows) if each.impact is None else 0 for each in lists]
+    by_segment: dict[int, list[int]] = {}
+    for number, each in enumerate(lists):
+        if each.impact is not None:
+            by_segment.setdefault(each.offset, []).append(number)
+    for members in by_segment.values():  # in query order, as search lists them
+        ladders = [lists[number].impact for number in members]
+        while math.prod(len(each.ladder) for each in ladders) > _LADDER_COMBINATIONS:
+            # Too many combinations: every other step of the longest ladder, ends kept.
+            i = max(range(len(ladders)), key=lambda i: len(ladders[i].ladder))
+            if len(ladders[i].ladder) <= 2:
+                return None
+            keep = np.r_[0 : len(ladders[i].ladder) - 1 : 2, len(ladders[i].ladder) - 1]
+            ladders[i] = _Impact(ladders[i].order, ladders[i].ladder[keep], ladders[i].unread[keep])
+        bound = ladders[0].unread
+        read = ladders[0].ladder
+        for each in ladders[1:]:
+            bound = np.add.outer(bound, each.unread)
+            read = np.add.outer(read, each.ladder)
+        cost = np.where(bound < theta, read, np.iinfo(np.int64).max)
+        flat = int(np.argmin(cost))
+        for number, each in zip(members[::-1], ladders[::-1], strict=True):
+            flat, step = divmod(flat, len(each.ladder))
+            depths[number] = int(each.ladder[step])
+    return depths
+
+
+def _ladder(length: int) -> np.ndarray:
+    """Depths worth trying in a list: none, then doubling from the seed depth, then all."""
+    doublings = ((length - 1) // _SEED_DEPTH).bit_length()
+    return np.array(
+        [0, *(_SEED_DEPTH << step for step in range(doublings)), length], dtype=np.int64
+    )
 
 
 def _distinct(parts: list[np.ndarray]) -> np.ndarray:
     """The sorted distinct values of several integer arrays (a sort beats np.unique here)."""
     values = np.concatenate(parts) if len(parts) > 1 else parts[0].copy()
-    values.sort()
+    values.sort(kind="stable")  # a merge sort: fast on the parts already in order
     if len(values) > 1:
         values = values[np.concatenate(([True], values[1:] != values[:-1]))]
     return values
