@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import chain, count, repeat
+from operator import attrgetter
 
 import numpy as np
 
@@ -330,9 +331,12 @@ class Segment:
         return cls(postings, ordered, order[permutation], _document_spans(ordered))
 
 
+_document_id = attrgetter("document.id")  # at C speed: a million sentences per cold start
+
+
 def _document_spans(sentences: Sequence[Sentence]) -> dict[int, tuple[int, int]]:
     """Each document's rows as (start, end); a document's sentences are contiguous."""
-    ids = np.fromiter((s.document.id for s in sentences), dtype=np.int64, count=len(sentences))
+    ids = np.fromiter(map(_document_id, sentences), dtype=np.int64, count=len(sentences))
     if len(ids) == 0:
         return {}
     starts = np.flatnonzero(np.concatenate(([True], ids[1:] != ids[:-1])))
