@@ -41,6 +41,7 @@ POOL_MIN_BYTES = 1_000_000
 # Files handed to the pool ahead of the one being stored, per worker: enough to keep every
 # worker busy while this process stores, few enough that prepared documents do not pile up.
 _AHEAD_PER_WORKER = 4
+_WORKER_STOPPED = "a worker process stopped; preparing the remaining files here"
 # A long text is cut into about this many pieces per worker (so a slow piece does not leave
 # the others idle), none shorter than this many characters (each piece is a round trip).
 _PIECES_PER_WORKER = 4
@@ -192,6 +193,7 @@ async def _add_with_pool(
             try:
                 ahead.append((path, pool.submit(path)))
             except BrokenProcessPool:
+                log.warning(_WORKER_STOPPED)
                 broken = True
                 waiting = iter([path, *waiting])
         if not ahead:
@@ -203,7 +205,7 @@ async def _add_with_pool(
             # A worker died (killed, or crashed inside a parser) and took the pool with it:
             # this file and the rest are prepared here, in a thread, one by one.
             if not broken:
-                log.warning("a worker process stopped; preparing the remaining files here")
+                log.warning(_WORKER_STOPPED)
             broken = True
             yield await _add_in_thread(library, scope, path, added_by)
             continue
