@@ -29,7 +29,7 @@ DEFAULT_K1 = 1.5
 DEFAULT_B = 0.75
 DEFAULT_EPSILON = 0.25
 # Below this many rows a fresh zeroed accumulator per query is cheaper than a cached one.
-_SCRATCH_ROWS = 1 << 16
+_SCRATCH_ROWS = 4096
 # Queries touching fewer postings than this score them all; longer ones try early stopping.
 # (Scoring all is cheap per posting: below this, early stopping's overhead costs more.)
 _EXHAUSTIVE_MAX = 32768
@@ -514,21 +514,24 @@ class SentenceIndex:
             keep = np.flatnonzero(scores >= np.partition(scores, cut)[cut])
             at, scores = at[keep], scores[keep]
         # Within a segment rows follow order keys (Segment keeps them sorted).
-        keys = at if len(self._segments) == 1 else self._order_keys(at)
-        if len(at) <= _PYTHON_SORT:
-            ranked = sorted(zip((-scores).tolist(), keys.tolist(), at.tolist(), strict=True))
-        else:
+        single = len(self._segments) == 1
+        keys = at if single else self._order_keys(at)
+        if len(at) > _PYTHON_SORT:
             order = np.lexsort((keys, -scores))
-            ranked = zip(
-                (-scores[order]).tolist(), keys[order].tolist(), at[order].tolist(), strict=True
-            )
+            at, scores, keys = at[order], scores[order], keys[order]
+        rows = at.tolist()
+        ranked = zip((-scores).tolist(), rows if single else keys.tolist(), rows, strict=True)
+        if len(at) <= _PYTHON_SORT:
+            ranked = iter(sorted(ranked))
+        sentences = self._segments[0].sentences if single else None
         found: list[tuple[Sentence, float]] = []
         last = -1
         for negative, _, row in ranked:
             if negative >= 0.0 or len(found) == k:
                 break
             if row != last:  # repeats of a row are adjacent: same score, same key
-                found.append((self._sentence_at(row), -negative))
+                sentence = sentences[row] if sentences is not None else self._sentence_at(row)
+                found.append((sentence, -negative))
                 last = row
         return found
 
