@@ -89,11 +89,11 @@ class PreparePool:
     whatever the caller does next, such as loading the library.
     """
 
-    def __init__(self, workers: int, max_bytes: int | None) -> None:
+    def __init__(self, workers: int, max_bytes: int | None, method: str | None = None) -> None:
         self.workers = workers
         self._executor = ProcessPoolExecutor(
             workers,
-            mp_context=multiprocessing.get_context(start_method()),
+            mp_context=multiprocessing.get_context(method or start_method()),
             initializer=_start_worker,
             initargs=(max_bytes,),
         )
@@ -143,12 +143,17 @@ def start_method() -> str:
 
 
 @contextmanager
-def prepare_pool(workers: int, max_bytes: int | None) -> Iterator[PreparePool | None]:
-    """A PreparePool of this many workers for the duration (None when workers is 0)."""
+def prepare_pool(
+    workers: int, max_bytes: int | None, method: str | None = None
+) -> Iterator[PreparePool | None]:
+    """A PreparePool of this many workers for the duration (None when workers is 0).
+
+    `method` starts the workers ("fork", "spawn"; None: start_method()).
+    """
     if workers <= 0:
         yield None
         return
-    pool = PreparePool(workers, max_bytes)
+    pool = PreparePool(workers, max_bytes, method)
     try:
         yield pool
     finally:

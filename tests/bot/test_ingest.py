@@ -65,7 +65,8 @@ async def one_by_one(library: Library, files: list[Path]) -> list[FileOutcome]:
 
 
 async def bulk(library: Library, files: list[Path], workers: int) -> list[FileOutcome]:
-    with prepare_pool(workers, library.max_document_bytes) as pool:
+    # Spawned: the workers' code must not lean on anything a fork would have copied.
+    with prepare_pool(workers, library.max_document_bytes, "spawn") as pool:
         assert (pool is None) == (workers == 0)
         async with aclosing(add_files(library, SCOPE, files, added_by="t", pool=pool)) as added:
             return [outcome async for outcome in added]
