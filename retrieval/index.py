@@ -389,19 +389,8 @@ class SentenceIndex:
         at = np.concatenate(placed)
         scores = accumulator[at]
         self._release(accumulator, at)
-        shortest = min(placed, key=len)
-        if len(at) > _FLOOR_MIN and len(shortest) >= k:
-            # The k-th best full score among one list's (distinct) rows is a floor under the
-            # k-th best overall: a cheap cut before the exact selection.
-            start = 0
-            for here in placed:
-                if here is shortest:
-                    break
-                start += len(here)
-            piece = scores[start : start + len(shortest)]
-            floor = np.partition(piece, len(piece) - k)[len(piece) - k]
-            keep = np.flatnonzero(scores >= floor)
-            at, scores = at[keep], scores[keep]
+        if len(at) > _FLOOR_MIN:
+            at, scores = _above_floor(at, scores, placed, k)
         return self._best(at, scores, k, len(lists))
 
     def _pruned_top(
@@ -424,7 +413,7 @@ class SentenceIndex:
         at, scores = self._score_candidates(_distinct(seeds), lists)
         if len(at) < k:
             return None
-        theta = float(np.partition(scores, len(scores) - k)[len(scores) - k])
+        theta = float(_kth_largest(scores, k))
         if theta <= 0.0:
             return None
         if _seeds_suffice(lists, theta):
@@ -476,7 +465,7 @@ class SentenceIndex:
             bound = np.zeros(len(at), dtype=np.float64)
             for each, contribution in zip(ordered, known, strict=True):
                 bound += _maximum(each) if contribution is None else contribution
-            keep = np.flatnonzero(bound >= floor)
+            keep = (bound >= floor).nonzero()[0]
             at = at[keep]
             known = [None if c is None else c[keep] for c in known]
         scores = np.zeros(len(at), dtype=np.float64)
@@ -510,8 +499,7 @@ class SentenceIndex:
         """
         wanted = k * repeats
         if len(at) > 2 * wanted:
-            cut = len(scores) - wanted
-            keep = np.flatnonzero(scores >= np.partition(scores, cut)[cut])
+            keep = (scores >= _kth_largest(scores, wanted)).nonzero()[0]
             at, scores = at[keep], scores[keep]
         # Within a segment rows follow order keys (Segment keeps them sorted).
         single = len(self._segments) == 1
@@ -587,6 +575,35 @@ def _add(accumulator: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
         np.add.at(accumulator, rows, values)
     else:
         accumulator[rows] += values
+
+
+def _above_floor(
+    at: np.ndarray, scores: np.ndarray, placed: list[np.ndarray], k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The entries that can be in the top k: a cheap cut before the exact selection.
+
+    `at` is the lists in `placed` one after the other. The k-th best full score among one
+    list's (distinct) rows is a floor under the k-th best overall; the shortest list is
+    cheapest to take it from.
+    """
+    shortest = min(range(len(placed)), key=lambda i: len(placed[i]))
+    if len(placed[shortest]) < k:
+        return at, scores
+    start = sum(len(rows) for rows in placed[:shortest])
+    piece = scores[start : start + len(placed[shortest])]
+    keep = (scores >= _kth_largest(piece, k)).nonzero()[0]
+    return at[keep], scores[keep]
+
+
+def _kth_largest(values: np.ndarray, k: int) -> np.float64:
+    """The k-th largest of the values (1 <= k <= len).
+
+    The ndarray method skips np.partition's Python wrappers, which cost about as much as
+    partitioning the few hundred values a small query has.
+    """
+    copy = values.copy()
+    copy.partition(len(copy) - k)
+    return copy[len(copy) - k]
 
 
 def _maximum(each: _List) -> float:
