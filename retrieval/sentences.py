@@ -156,14 +156,14 @@ def split_sentences(text: str) -> list[str]:
 
 
 def paragraph_pieces(text: str, size: int) -> list[str]:
-    """The text cut at paragraph breaks into pieces of at least `size` characters (the last may
-    be shorter) that split exactly as the whole does.
+    """The text cut at paragraph breaks into pieces that split exactly as the whole does.
 
-    split_sentences(text) is the concatenation of split_sentences(piece) over the pieces: no
-    sentence crosses a paragraph break, each paragraph is split on its own (Punkt's
-    parameters are fixed, it learns nothing from the text), and the cuts are breaks found in
-    the whole text, which a piece's own search finds again between its ends. So a long
-    document can be split in several processes.
+    Each piece but the last holds at least `size` characters. split_sentences(text) is the
+    concatenation of split_sentences(piece) over the pieces: no sentence crosses a paragraph
+    break, each paragraph is split on its own (Punkt's parameters are fixed, it learns
+    nothing from the text), and the cuts are breaks found in the whole text, which a piece's
+    own search finds again between its ends. So a long document can be split in several
+    processes.
     """
     pieces: list[str] = []
     start = 0
