@@ -28,8 +28,9 @@ from retrieval.types import Sentence
 DEFAULT_K1 = 1.5
 DEFAULT_B = 0.75
 DEFAULT_EPSILON = 0.25
-# Below this many rows a fresh zeroed accumulator per query is cheaper than a cached one.
-_SCRATCH_ROWS = 4096
+# From this many rows on, each thread keeps an accumulator (zeroing a fresh one costs more
+# than the query); below it, a fresh one per query keeps small scopes from holding memory.
+_SCRATCH_ROWS = 1 << 15
 # Queries touching fewer postings than this score them all; longer ones try early stopping.
 # (Scoring all is cheap per posting: below this, early stopping's overhead costs more.)
 _EXHAUSTIVE_MAX = 32768
