@@ -1,11 +1,12 @@
-"""Bulk adds: many files prepared in worker processes, stored and indexed in order here.
+"""Bulk adds: files prepared in worker processes, stored and indexed in order here.
 
 Preparing a document (extract, split, analyze, build its postings) is pure CPU work and most
 of an add; storing and indexing it must happen in the process that owns the store and the
 indexes. So files go to a process pool (one worker per core, each with its own analyzer) and
 come back as PreparedDocuments, which this process hands to Library.add_prepared in file
 order: the same duplicate refusal, one transaction per document, the scope's change lock, and
-the same document ids, sentences and terms as adding the files one by one.
+the same document ids, sentences and terms as adding the files one by one. A single long file
+has its paragraphs split and analyzed by the workers instead (add_large_file).
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ from retrieval.sentences import paragraph_pieces
 
 log = logging.getLogger(__name__)
 
-# Below this many bytes in all, starting worker processes (each imports NLTK and numpy, about
-# half a second) costs more than it saves: the files are prepared in a thread instead.
+# Below this many bytes in all, worker processes (forked: milliseconds to start; spawned: each
+# imports NLTK and numpy, about a second) cost more than they save: a thread prepares instead.
 POOL_MIN_BYTES = 1_000_000
 # Files handed to the pool ahead of the one being stored, per worker: enough to keep every
 # worker busy while this process stores, few enough that prepared documents do not pile up.
@@ -67,7 +68,7 @@ class _Refused:
 
 
 def workers_for(files: Sequence[Path]) -> int:
-    """How many worker processes to prepare these files in (0: one by one in a thread)."""
+    """How many worker processes to prepare these files in (0: in a thread, one by one)."""
     cores = os.cpu_count() or 1
     if cores < 2:
         return 0
