@@ -1,6 +1,12 @@
 """Bulk adds: worker processes prepare, this process stores in order; same result as one by one."""
 
 import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
 from contextlib import aclosing
 from functools import partial
 from pathlib import Path
@@ -239,3 +245,48 @@ async def test_files_still_land_when_worker_processes_die(tmp_path, caplog):
         False,  # the duplicate
         True,
     ]
+
+
+def test_a_bulk_add_killed_halfway_keeps_every_document_it_committed(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    readme = (ROOT / "README.md").read_text()
+    for number in range(40):
+        (folder / f"{number:02d}.md").write_text(
+            f"# Copy {number}\n\nCopy number {number}.\n\n{readme}"
+        )
+    db = tmp_path / "killed.db"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bot", "docs", "add", str(folder), "--workers", "2", "--scope", "9"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "VERBATIM_DB": str(db), "PYTHONUNBUFFERED": "1"},
+        start_new_session=True,  # its own process group: the kill takes the workers too
+    )
+    assert child.stdout is not None
+    watchdog = threading.Timer(60, os.killpg, (child.pid, signal.SIGKILL))  # never hang
+    watchdog.start()
+    try:
+        added = [child.stdout.readline() for _ in range(3)]
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+    finally:
+        watchdog.cancel()
+    assert all(line.startswith("added document") for line in added)
+    with sqlite3.connect(db) as connection:
+        documents = connection.execute(
+            "SELECT id, source, sentence_count FROM documents WHERE scope = 9 ORDER BY id"
+        ).fetchall()
+        # Stored in file order, each whole: every sentence and its cached terms.
+        assert 3 <= len(documents) < 40
+        assert [Path(source).name for _, source, _ in documents] == [
+            f"{number:02d}.md" for number in range(len(documents))
+        ]
+        for document_id, _, count in documents:
+            stored = connection.execute(
+                "SELECT COUNT(*), COUNT(t.terms) FROM sentences s "
+                "LEFT JOIN sentence_terms t ON t.sentence_id = s.id WHERE s.document_id = ?",
+                (document_id,),
+            ).fetchone()
+            assert stored == (count, count)
