@@ -678,10 +678,3 @@ def _distinct(parts: list[np.ndarray]) -> np.ndarray:
         values = values[np.concatenate(([True], values[1:] != values[:-1]))]
     return values
 
-
-def _sum_in_order(values: list[float]) -> float:
-    """Sum left to right, as scores are summed, so a bound compares bit-exactly."""
-    total = 0.0
-    for value in values:
-        total += value
-    return total
