@@ -677,4 +677,3 @@ def _distinct(parts: list[np.ndarray]) -> np.ndarray:
     if len(values) > 1:
         values = values[np.concatenate(([True], values[1:] != values[:-1]))]
     return values
-
