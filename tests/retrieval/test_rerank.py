@@ -13,6 +13,7 @@ from retrieval.postings import Segment
 from retrieval.rerank import (
     FEATURES,
     PREFIX,
+    AnswerType,
     Question,
     RerankWeights,
     candidate_features,
@@ -299,3 +300,41 @@ def test_surface_and_prefix_see_the_words_behind_the_stems():
     assert rows[1]["coverage"] == 2 / 3 and rows[1]["prefix"] == 1 / 3
     # "councillors" is neither the stem "council" nor the word, but starts like it.
     assert rows[2]["coverage"] == 1 / 3 and rows[2]["prefix"] == 2 / 3
+
+
+# The answer-type patterns as first written: alternations matched case-insensitively.
+_NUMBER_WORDS = (
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|"
+    "fifty|hundred|hundreds|thousand|thousands|million|millions|billion|billions|dozen|dozens|"
+    "half|quarter|twice|double|triple|percent"
+)
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+REFERENCE_PATTERNS = {
+    AnswerType.NUMBER: re.compile(rf"\d+(?:[.,]\d+)*|\b({_NUMBER_WORDS})\b", re.IGNORECASE),
+    AnswerType.DATE: re.compile(
+        rf"\b(1\d{{3}}|20\d{{2}})s?\b|\b({_MONTHS})\b|\bcentur(y|ies)\b|\b\d+(st|nd|rd|th)\b|"
+        r"\b(bc|bce|ad|ce)\b|\bdecades?\b",
+        re.IGNORECASE,
+    ),
+    AnswerType.PERSON: re.compile(r"(?<=[\s(\"'])([A-Z][\w'’-]+)"),
+    AnswerType.PLACE: re.compile(r"(?<=[\s(\"'])([A-Z][\w'’-]+)"),
+}
+
+
+def test_answer_types_match_the_plain_patterns():
+    sentences = [
+        *split_sentences(SEED_TEXT),
+        "It was One of ONE_two, 5one and 1.5,3 in x1990s, the 1990s, the 21ST and décades.",
+        "Ⅻ ½ ١٢٣ in the 12th-century, ﬁfty or Fifty or ＦＩＦＴＹ in ２０１０; AD 1066s.",
+        "(Bob) met 'Alice' and \"Carol\" with O’Neil-Smith on 3 March at twenty past two.",
+        "someone said nonetheless that decadent centurions were at the madhouse",
+        "",
+    ]
+    questions = [frozenset(), frozenset({"50", "one", "march", "1990s", "bob", "twenty", "2010"})]
+    for kind, pattern in REFERENCE_PATTERNS.items():
+        for words in questions:
+            for sentence in sentences:
+                expected = any(
+                    m.group().casefold() not in words for m in pattern.finditer(sentence)
+                )
+                assert has_answer_type(kind, sentence, words) == expected, (kind, sentence)
