@@ -41,6 +41,8 @@ from retrieval.rerank import RerankWeights
 log = logging.getLogger(__name__)
 
 MAX_TITLE_CHARS = 200
+# How long a title made of a pasted text's first words may be.
+_OPENING_TITLE_CHARS = 60
 _SEEDED_KEY = "seeded"
 _TERMS_ANALYZER_KEY = "terms_analyzer"
 # The secret that keys user-id hashes; it lives in the database so hashes stay stable.
@@ -626,9 +628,9 @@ def prepare_document(
         sentences, terms = split_and_analyze(extracted.text)
     if not sentences:
         raise DocumentRejectedError("The document has no sentences to quote.")
-    chosen = title or extracted.title or (Path(filename).stem if filename else "") or "Untitled"
+    chosen = title or extracted.title or (Path(filename).stem if filename else "")
     chosen = "".join(ch for ch in _storable(chosen) if unicodedata.category(ch) != "Cc")
-    chosen = " ".join(chosen.split())[:MAX_TITLE_CHARS] or "Untitled"
+    chosen = " ".join(chosen.split())[:MAX_TITLE_CHARS] or _opening_words(sentences[0])
     digest = hashlib.sha256("\n".join(sentences).encode("utf-8")).hexdigest()
     return PreparedDocument(
         chosen,
@@ -638,6 +640,17 @@ def prepare_document(
         Postings.build(terms),
         list(map(_cacheable, terms)),
     )
+
+
+def _opening_words(sentence: str) -> str:
+    """A title for text that brings none (pasted text): its first words, not "Untitled"."""
+    words = "".join(ch for ch in sentence if unicodedata.category(ch) != "Cc").split()
+    title = ""
+    for word in words:
+        if len(title) + len(word) + 1 > _OPENING_TITLE_CHARS:
+            return f"{title}…" if title else f"{word[:_OPENING_TITLE_CHARS]}…"
+        title = f"{title} {word}" if title else word
+    return title or "Untitled"
 
 
 def _cacheable(terms: list[str]) -> str | None:

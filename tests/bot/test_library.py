@@ -172,3 +172,15 @@ async def test_a_restart_keeps_every_document_and_log_row(db_path):
         logged = await store.interactions(SERVER)
         assert [row.id for row in logged] == [again.interaction_id, asked.interaction_id]
         assert [d.id for d in await store.list_documents(SERVER)] == [document.id]
+
+
+async def test_pasted_text_without_a_title_is_titled_by_its_first_words(library):
+    text = (
+        "Spare widgets are kept in the blue cabinet beside the loading dock on the ground floor. "
+        "Ask a supervisor for the key."
+    )
+    document = await library.add_document(SERVER, text.encode(), filename=None)
+    assert document is not None
+    assert document.title == "Spare widgets are kept in the blue cabinet beside the…"
+    one_word = await library.add_document(SERVER, ("x" * 80 + ".").encode(), filename=None)
+    assert one_word is not None and one_word.title == "x" * 60 + "…"
