@@ -129,6 +129,13 @@ class Library:
         self._changing: dict[int, asyncio.Lock] = {}
         # Scopes in a bulk add (see merges_deferred): how many bulk adds each is in.
         self._deferring: dict[int, int] = {}
+        self._weights = RerankWeights(
+            answer_type=settings.answer_type_weight,
+            proximity=settings.proximity_weight,
+            phrase=settings.phrase_weight,
+            neighbours=settings.neighbour_weight,
+            candidates=settings.rerank_candidates,
+        )
 
     # -- start-up ---------------------------------------------------------------------------
 
@@ -212,13 +219,7 @@ class Library:
             top_k=top_k or self.settings.top_k,
             min_confidence=self.settings.min_confidence,
             context=self.settings.context,
-            weights=RerankWeights(
-                answer_type=self.settings.answer_type_weight,
-                proximity=self.settings.proximity_weight,
-                phrase=self.settings.phrase_weight,
-                neighbours=self.settings.neighbour_weight,
-                candidates=self.settings.rerank_candidates,
-            ),
+            weights=self._weights,
         )
         latency_ms = (time.perf_counter() - started) * 1000
         interaction_id = await self.store.log_interaction(
