@@ -227,8 +227,9 @@ class Docs(
                 raise DocumentRejectedError(
                     f"The attachment could not be downloaded ({error.status})."
                 ) from None
-            # Attachment links carry signing parameters that expire; cite the stable part.
-            return DocumentInput(data, file.filename, file.content_type, file.url.split("?", 1)[0])
+            # Discord signs attachment links for about a day and refuses them unsigned, so a
+            # citation names the file rather than link to a URL that stops working.
+            return DocumentInput(data, file.filename, file.content_type, file.filename)
         if url is not None:
             fetched = await self.bot.fetcher.fetch(url.strip())
             return DocumentInput(fetched.data, fetched.filename, fetched.content_type, fetched.url)
