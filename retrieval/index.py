@@ -424,14 +424,16 @@ class SentenceIndex:
         if depths is None or sum(depths) > total * _PRUNED_SHARE:
             return None
         parts = [at]
+        in_order = True
         for each, depth in zip(lists, depths, strict=True):
             if each.impact is not None and depth > _SEED_DEPTH:
                 whole = depth == len(each.rows)  # in row order already: cheaper to sort
                 rows = each.rows if whole else each.rows[each.impact.order[:depth]]
                 parts.append(_global(rows, each.offset))
+                in_order = in_order and whole
         if len(parts) > 1:
             # The seeds stay candidates, so the new k-th score is at least theta.
-            at, scores = self._score_candidates(_distinct(parts), lists, theta)
+            at, scores = self._score_candidates(_distinct(parts, in_order), lists, theta)
         return self._best(at, scores, k, 1)
 
     def _score_candidates(
@@ -670,10 +672,15 @@ def _ladder(length: int) -> np.ndarray:
     )
 
 
-def _distinct(parts: list[np.ndarray]) -> np.ndarray:
-    """The sorted distinct values of several integer arrays (a sort beats np.unique here)."""
+def _distinct(parts: list[np.ndarray], in_order: bool = False) -> np.ndarray:
+    """The sorted distinct values of several integer arrays (a sort beats np.unique here).
+
+    `in_order`: every part is ascending, so a merge sort (a few runs to merge) is fastest;
+    otherwise numpy's quicksort (vectorised) sorts the rows read in contribution order
+    about ten times faster than the merge sort does.
+    """
     values = np.concatenate(parts) if len(parts) > 1 else parts[0].copy()
-    values.sort(kind="stable")  # a merge sort: fast on the parts already in order
+    values.sort(kind="stable" if in_order else "quicksort")
     if len(values) > 1:
         values = values[np.concatenate(([True], values[1:] != values[:-1]))]
     return values
