@@ -455,7 +455,8 @@ class SentenceIndex:
         for each in ordered:
             if len(each.rows) <= _LOOKUP_RATIO * len(at):
                 found = slots[_global(each.rows, each.offset)]
-                hit = found >= 0
+                # Positions, not a mask: two boolean selections over a long list cost ~4x.
+                hit = (found >= 0).nonzero()[0]
                 contribution = np.zeros(len(at), dtype=np.float64)
                 contribution[found[hit]] = each.values[hit]
                 known.append(contribution)
@@ -488,8 +489,8 @@ class SentenceIndex:
             rows = each.rows
             index = np.searchsorted(rows, local)
             np.minimum(index, len(rows) - 1, out=index)
-            hit = rows[index] == local
-            contribution[low:high][hit] = each.values[index[hit]]
+            hit = (rows[index] == local).nonzero()[0]  # positions: cheaper than a mask twice
+            contribution[low + hit] = each.values[index[hit]]
         return contribution
 
     def _best(
