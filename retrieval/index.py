@@ -34,6 +34,9 @@ _SCRATCH_ROWS = 1 << 15
 # Queries touching fewer postings than this score them all; longer ones try early stopping.
 # (Scoring all is cheap per posting: below this, early stopping's overhead costs more.)
 _EXHAUSTIVE_MAX = 32768
+# From this many rows on, the score accumulator (8 bytes a row) outgrows the CPU caches, so
+# scoring everything costs more per posting and early stopping pays from half the above.
+_UNCACHED_ROWS = 1 << 18
 # Above this many touched postings, a floor from one list cuts them before the selection.
 _FLOOR_MIN = 1024
 # Posting lists longer than this are also kept in contribution order, for early stopping.
@@ -208,7 +211,8 @@ class SentenceIndex:
                 total += end - start
         if not lists:
             return []
-        if total > _EXHAUSTIVE_MAX and prepared is not None:
+        limit = _EXHAUSTIVE_MAX if self._rows < _UNCACHED_ROWS else _EXHAUSTIVE_MAX // 2
+        if total > limit and prepared is not None:
             found = self._pruned_top(query, lists, k)
             if found is not None:
                 return found
