@@ -79,9 +79,10 @@ class PreparedDocument:
     kind: str
     content_hash: str
     sentences: list[str]
-    # The sentences' postings, and their terms joined for the store's cache (None: not cached).
-    postings: Postings | None = None
-    joined_terms: list[str | None] | None = None
+    # The sentences' postings, and their terms joined for the store's cache (None: a sentence
+    # whose terms are not cached).
+    postings: Postings
+    joined_terms: list[str | None]
 
 
 @dataclass(slots=True)
@@ -415,7 +416,7 @@ class Library:
     async def _store_new(
         self, scope: int, prepared: PreparedDocument, source: str, added_by: str
     ) -> tuple[StoredDocument, list[int]]:
-        return await self.store.add_document_with_ids(
+        return await self.store.add_document(
             scope=scope,
             title=prepared.title,
             source=source,
@@ -447,7 +448,7 @@ class Library:
             title=title or existing.title,
         )
         async with self._changing_lock(scope):
-            document = await self.store.replace_document(
+            document, ids = await self.store.replace_document(
                 document_id,
                 scope=scope,
                 title=prepared.title,
@@ -457,7 +458,7 @@ class Library:
                 sentences=prepared.sentences,
                 terms=prepared.joined_terms,
             )
-            await self._index_document(document, prepared)
+            await self._index_document(document, prepared, ids)
         return document
 
     async def remove_document(self, scope: int, document_id: int) -> StoredDocument:
@@ -474,30 +475,14 @@ class Library:
         return self._changing.setdefault(scope, asyncio.Lock())
 
     async def _index_document(
-        self,
-        document: StoredDocument,
-        prepared: PreparedDocument,
-        sentence_ids: list[int] | None = None,
+        self, document: StoredDocument, prepared: PreparedDocument, ids: list[int]
     ) -> None:
-        """Make a stored document's segment and place it.
+        """Make a stored document's segment from its prepared postings and place it.
 
-        `sentence_ids`, read by the transaction that stored `prepared.sentences`, spare reading
-        the sentences back.
+        `ids` come from the transaction that stored `prepared.sentences`, so the segment holds
+        exactly what was stored, without reading the sentences back.
         """
-        ids, postings = sentence_ids, prepared.postings
-        if ids is None or postings is None:
-            rows = await self.store.document_sentences(document.id)
-            if postings is None or [row.text for row in rows] != prepared.sentences:
-                # Not analyzed yet, or changed since it was stored (by another process: this
-                # one holds the scope's lock): index what the store holds now, as it is.
-                segment, analyzed = await asyncio.to_thread(
-                    self._analyze_rows, [(row, None) for row in rows]
-                )
-                self._place_segment(document, segment)
-                # Searchable already; the cache only spares the analyzer at the next start.
-                await self.store.save_sentence_terms(analyzed)
-                return
-            ids = [row.id for row in rows]
+        postings = prepared.postings
         ref = DocumentRef(document.id, document.title, document.source)
         if len(ids) <= _SEGMENT_INLINE_ROWS:
             # Cheap (no analysis, no sorting): one object per sentence and two small arrays.

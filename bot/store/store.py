@@ -209,40 +209,12 @@ class Store:
         added_by: str,
         sentences: Sequence[str],
         terms: Sequence[str | None] | None = None,
-    ) -> StoredDocument:
-        """Store a document and its sentences in one transaction.
+    ) -> tuple[StoredDocument, list[int]]:
+        """Store a document and its sentences in one transaction; the sentences' ids in order.
 
         `terms`, if given, caches each sentence's analyzed terms (space-joined; None: not
         cached) in the same transaction. Raises DuplicateDocumentError when the same content
-        is already in the scope.
-        """
-        document, _ = await self.add_document_with_ids(
-            scope=scope,
-            title=title,
-            source=source,
-            kind=kind,
-            content_hash=content_hash,
-            added_by=added_by,
-            sentences=sentences,
-            terms=terms,
-        )
-        return document
-
-    async def add_document_with_ids(
-        self,
-        *,
-        scope: int,
-        title: str,
-        source: str,
-        kind: str,
-        content_hash: str,
-        added_by: str,
-        sentences: Sequence[str],
-        terms: Sequence[str | None] | None = None,
-    ) -> tuple[StoredDocument, list[int]]:
-        """add_document, also giving the new sentences' ids in position order.
-
-        The ids are read inside the transaction that stored the sentences, so the caller can
+        is already in the scope. The ids are read inside that transaction, so the caller can
         index exactly what was stored without reading the sentences back.
         """
         now = utc_now()
@@ -284,8 +256,11 @@ class Store:
         content_hash: str,
         sentences: Sequence[str],
         terms: Sequence[str | None] | None = None,
-    ) -> StoredDocument:
-        """Swap a document's content for new content, keeping its id, in one transaction."""
+    ) -> tuple[StoredDocument, list[int]]:
+        """Swap a document's content for new content, keeping its id, in one transaction.
+
+        Returns the document and its new sentences' ids in order, as add_document does.
+        """
         now = utc_now()
         async with self._transaction() as db:
             existing = await _document(db, scope, document_id)
@@ -300,8 +275,8 @@ class Store:
                 """,
                 (title, source, kind, content_hash, len(sentences), now, document_id),
             )
-            await _insert_sentences(db, document_id, sentences, terms)
-        return dataclasses.replace(
+            ids = await _insert_sentences(db, document_id, sentences, terms)
+        document = dataclasses.replace(
             existing,
             title=title,
             source=source,
@@ -310,6 +285,7 @@ class Store:
             sentence_count=len(sentences),
             updated_at=now,
         )
+        return document, ids
 
     async def remove_document(self, scope: int, document_id: int) -> StoredDocument:
         """Delete a document of this scope and its sentences."""

@@ -7,7 +7,7 @@ from bot.store import GLOBAL_SCOPE, LoggedAnswer, Store
 
 
 async def add(store: Store, scope: int = 1, content_hash: str = "h1", sentences=("A.", "B.")):
-    return await store.add_document(
+    document, _ = await store.add_document(
         scope=scope,
         title="Doc",
         source="https://example.org/doc",
@@ -16,6 +16,7 @@ async def add(store: Store, scope: int = 1, content_hash: str = "h1", sentences=
         added_by="alice",
         sentences=list(sentences),
     )
+    return document
 
 
 async def test_migrations_are_recorded_and_wal_is_on(store, db_path):
@@ -72,7 +73,7 @@ async def test_scopes_do_not_see_each_other(store):
 
 async def test_replace_keeps_the_id_and_swaps_sentences(store):
     document = await add(store)
-    replaced = await store.replace_document(
+    replaced, _ = await store.replace_document(
         document.id,
         scope=1,
         title="New",

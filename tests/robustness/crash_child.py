@@ -65,7 +65,7 @@ async def add_replace_remove(library: Library) -> None:
         step += 1
         sentences, digest = next(made)
         say(f"A {step}")
-        document = await store.add_document(
+        document, _ = await store.add_document(
             scope=SCOPE,
             title=f"Big {step}",
             source="crash",
@@ -77,7 +77,7 @@ async def add_replace_remove(library: Library) -> None:
         say(f"D {document.id} {document.sentence_count}")
         sentences, digest = next(made)
         say(f"P {document.id}")
-        replaced = await store.replace_document(
+        replaced, _ = await store.replace_document(
             document.id,
             scope=SCOPE,
             title=f"Big {step}b",
