@@ -32,7 +32,7 @@ from quality_rank import Engine, EngineConfig, PlainBM25
 from bot.config import RetrievalSettings
 from retrieval.analyzer import Analyzer
 from retrieval.answer import answer_question
-from retrieval.rerank import NO_RERANK, RerankWeights
+from retrieval.rerank import NO_RERANK
 from retrieval.sentences import split_sentences
 
 RESULTS = Path(__file__).resolve().parent / "results" / "quality.md"
@@ -50,13 +50,7 @@ def shipped_config() -> EngineConfig:
         "Verbatim (shipped)",
         k1=settings.k1,
         b=settings.b,
-        weights=RerankWeights(
-            answer_type=settings.answer_type_weight,
-            proximity=settings.proximity_weight,
-            phrase=settings.phrase_weight,
-            neighbours=settings.neighbour_weight,
-            candidates=settings.rerank_candidates,
-        ),
+        weights=settings.rerank_weights(),
     )
 
 

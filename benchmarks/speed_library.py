@@ -23,7 +23,6 @@ from bot.library import Library, analyzer_fingerprint, supported_files
 from bot.store import GLOBAL_SCOPE, Store
 from retrieval import Analyzer, SentenceIndex, answer_question, extract_text, split_sentences
 from retrieval.postings import Segment
-from retrieval.rerank import RerankWeights
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -61,7 +60,7 @@ async def fill_store(
         for scope, sentences in scopes.items():
             for start in range(0, len(sentences), document_size):
                 chunk = sentences[start : start + document_size]
-                document = await store.add_document(
+                document, _ = await store.add_document(
                     scope=scope,
                     title=f"part {start // document_size + 1}",
                     source=f"bench/{scope}/{start}",
@@ -278,13 +277,7 @@ async def _answer_parts(
     warm, questions = questions[1000:2000], questions[:1000]
     settings = library.settings
     index = await library.index(scope)
-    weights = RerankWeights(
-        answer_type=settings.answer_type_weight,
-        proximity=settings.proximity_weight,
-        phrase=settings.phrase_weight,
-        neighbours=settings.neighbour_weight,
-        candidates=settings.rerank_candidates,
-    )
+    weights = settings.rerank_weights()
     candidates = max(settings.top_k, settings.rerank_candidates)
     terms = [library.analyzer.analyze(question) for question in questions]
     n = len(questions)

@@ -49,6 +49,17 @@ class RetrievalSettings:
     neighbour_weight: float = _FITTED.neighbours
     rerank_candidates: int = _FITTED.candidates
 
+    def rerank_weights(self) -> RerankWeights:
+        """The re-ranker's weights with the configurable ones taken from these settings."""
+        return dataclasses.replace(
+            _FITTED,
+            answer_type=self.answer_type_weight,
+            proximity=self.proximity_weight,
+            phrase=self.phrase_weight,
+            neighbours=self.neighbour_weight,
+            candidates=self.rerank_candidates,
+        )
+
 
 @dataclass(frozen=True)
 class DocumentSettings:

@@ -36,7 +36,6 @@ from retrieval import (
 )
 from retrieval.extract import SUPPORTED_SUFFIXES
 from retrieval.postings import Postings, Segment
-from retrieval.rerank import RerankWeights
 
 log = logging.getLogger(__name__)
 
@@ -130,13 +129,7 @@ class Library:
         self._changing: dict[int, asyncio.Lock] = {}
         # Scopes in a bulk add (see merges_deferred): how many bulk adds each is in.
         self._deferring: dict[int, int] = {}
-        self._weights = RerankWeights(
-            answer_type=settings.answer_type_weight,
-            proximity=settings.proximity_weight,
-            phrase=settings.phrase_weight,
-            neighbours=settings.neighbour_weight,
-            candidates=settings.rerank_candidates,
-        )
+        self._weights = settings.rerank_weights()
 
     # -- start-up ---------------------------------------------------------------------------
 
