@@ -38,9 +38,7 @@ async def test_a_moderator_adds_a_file_and_the_next_question_is_answered_from_it
     assert "*Widget handbook* — sentence 2 · widgets.txt" in content
     assert sentence_number(content) == 2
     document = (await world.bot.store.list_documents(server.guild.id))[0]
-    assert document.source == "widgets.txt" and document.added_by == str(
-        server.moderator.id
-    )
+    assert document.source == "widgets.txt" and document.added_by == str(server.moderator.id)
     assert_never_pings(world.env)
 
 
