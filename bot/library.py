@@ -20,6 +20,7 @@ from typing import Any
 
 import nltk
 
+from bot.batching import Batcher
 from bot.config import PrivacySettings, RetrievalSettings
 from bot.errors import DocumentRejectedError, DuplicateDocumentError, InvalidQuestionError
 from bot.store import GLOBAL_SCOPE, LoggedAnswer, Store, StoredDocument, StoredSentence
@@ -51,6 +52,9 @@ _PREPARE_INLINE_ROWS = 50_000
 # A new document's segment is made on the event loop up to this many sentences (well under a
 # millisecond per thousand), in a thread beyond.
 _SEGMENT_INLINE_ROWS = 5_000
+# Questions that arrive while others are being answered are answered together, this many at
+# most per hand-off to the answering thread (a batch of them takes a few milliseconds).
+_ANSWER_BATCH = 16
 # More segments than this in a scope (or a quarter of its rows removed) starts a merge.
 _MAX_SEGMENTS = 8
 # The same during a bulk add (merges_deferred): each merge then takes many documents at once.
@@ -130,6 +134,7 @@ class Library:
         # Scopes in a bulk add (see merges_deferred): how many bulk adds each is in.
         self._deferring: dict[int, int] = {}
         self._weights = settings.rerank_weights()
+        self._answering = Batcher(self._answer_in_thread, limit=_ANSWER_BATCH)
 
     # -- start-up ---------------------------------------------------------------------------
 
@@ -205,16 +210,7 @@ class Library:
         started = time.perf_counter()
         question = self.check_question(question)
         index = await self.index(scope)
-        answer = await asyncio.to_thread(
-            answer_question,
-            question,
-            index,
-            self.analyzer,
-            top_k=top_k or self.settings.top_k,
-            min_confidence=self.settings.min_confidence,
-            context=self.settings.context,
-            weights=self._weights,
-        )
+        answer = await self._answering.submit((question, index, top_k or self.settings.top_k))
         latency_ms = (time.perf_counter() - started) * 1000
         interaction_id = await self.store.log_interaction(
             scope=scope,
@@ -229,6 +225,32 @@ class Library:
             ],
         )
         return AskResult(answer, interaction_id, latency_ms)
+
+    async def _answer_in_thread(
+        self, asks: list[tuple[str, SentenceIndex, int]]
+    ) -> list[Answer | Exception]:
+        return await asyncio.to_thread(self._answer_all, asks)
+
+    def _answer_all(self, asks: list[tuple[str, SentenceIndex, int]]) -> list[Answer | Exception]:
+        """Each question's answer from its index (or what it raised), in one thread."""
+        settings = self.settings
+        answers: list[Answer | Exception] = []
+        for question, index, top_k in asks:
+            try:
+                answers.append(
+                    answer_question(
+                        question,
+                        index,
+                        self.analyzer,
+                        top_k=top_k,
+                        min_confidence=settings.min_confidence,
+                        context=settings.context,
+                        weights=self._weights,
+                    )
+                )
+            except Exception as error:  # raised to that question's asker
+                answers.append(error)
+        return answers
 
     def check_question(self, question: str) -> str:
         """The question stripped of surrounding space; refuses empty and overlong questions."""

@@ -18,6 +18,7 @@ from typing import Self
 
 import aiosqlite
 
+from bot.batching import Batcher
 from bot.errors import DocumentNotFoundError, DuplicateDocumentError
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,10 @@ _DOCUMENT_COLUMNS = """
 _INSERT_SENTENCES = """
     INSERT INTO sentences (document_id, position, text) VALUES (?, ?, ?)
 """
+# Log rows written together at most (nine values each, well under SQLite's 32,766 variables).
+_LOG_BATCH = 200
+# asked_at, scope, channel_id, user_id, via, question, answered, answers, latency_ms
+_InteractionRow = tuple[str, int, str | None, str | None, str, str, bool, str, float]
 _INTERACTION_COLUMNS = """
     i.id, i.asked_at, i.scope, i.channel_id, i.user_id, i.via, i.question, i.answered,
     i.answers, i.latency_ms,
@@ -130,6 +135,7 @@ class Store:
         self._writer = writer
         self._reader = reader
         self._write_lock = asyncio.Lock()
+        self._logging = Batcher(self._insert_interactions, limit=_LOG_BATCH)
 
     @classmethod
     @asynccontextmanager
@@ -407,7 +413,11 @@ class Store:
         channel_id: str | None = None,
         user_id: str | None = None,
     ) -> int:
-        """Record a question and what was answered; returns the interaction id."""
+        """Record a question and what was answered; returns the interaction id.
+
+        Questions logged while an earlier one is being written are written together, in one
+        INSERT (its own transaction, committed before any of them returns).
+        """
         payload = json.dumps(
             [
                 {
@@ -419,29 +429,38 @@ class Store:
                 for a in answers
             ]
         )
-        # One statement: in autocommit mode it is its own transaction, committed before it
-        # returns, in one trip to the writer's thread instead of three (BEGIN, INSERT, COMMIT).
+        row = (
+            utc_now(),
+            scope,
+            channel_id,
+            user_id,
+            via,
+            question,
+            bool(answers),
+            payload,
+            latency_ms,
+        )
+        return await self._logging.submit(row)
+
+    async def _insert_interactions(self, rows: list[_InteractionRow]) -> list[int | Exception]:
+        """Write log rows in one statement; their ids in the rows' order.
+
+        In autocommit mode one statement is its own transaction, in one trip to the writer's
+        thread. Its rows are inserted in order, and AUTOINCREMENT gives each a larger id than
+        the last, so the returned ids sorted are the rows' ids in order.
+        """
+        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows))
         async with self._write_lock:
-            cursor = await self._writer.execute(
-                """
+            returned = await self._writer.execute_fetchall(
+                f"""
                 INSERT INTO interactions (asked_at, scope, channel_id, user_id, via, question,
                                           answered, answers, latency_ms)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                VALUES {values}
+                RETURNING id
                 """,
-                (
-                    utc_now(),
-                    scope,
-                    channel_id,
-                    user_id,
-                    via,
-                    question,
-                    bool(answers),
-                    payload,
-                    latency_ms,
-                ),
+                [value for row in rows for value in row],
             )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        return sorted(row[0] for row in returned)
 
     async def record_feedback(self, interaction_id: int, user_id: str, value: int) -> bool:
         """Record (or change) one user's 👍 (1) or 👎 (-1); False if the interaction is gone."""

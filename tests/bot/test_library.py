@@ -184,3 +184,21 @@ async def test_pasted_text_without_a_title_is_titled_by_its_first_words(library)
     assert document.title == "Spare widgets are kept in the blue cabinet beside the…"
     one_word = await library.add_document(SERVER, ("x" * 80 + ".").encode(), filename=None)
     assert one_word is not None and one_word.title == "x" * 60 + "…"
+
+
+async def test_questions_asked_at_once_each_get_their_own_answer_and_log_row(library):
+    await library.add_document(SERVER, KETTLE, filename="kettle.txt")
+    questions = [SEED_QUESTION, "How long does the kettle take to boil?", "   "] * 6
+    outcomes = await asyncio.gather(
+        *(library.ask(question, scope=SERVER, via="chat") for question in questions),
+        return_exceptions=True,
+    )
+    for question, outcome in zip(questions, outcomes, strict=True):
+        if not question.strip():
+            assert isinstance(outcome, InvalidQuestionError)
+            continue
+        assert not isinstance(outcome, BaseException)
+        expected = SEED_ANSWER if question == SEED_QUESTION else "ninety seconds"
+        assert expected in outcome.answer.hits[0].sentence.text
+        logged = await library.store.get_interaction(outcome.interaction_id)
+        assert logged is not None and logged.question == question

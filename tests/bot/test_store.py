@@ -1,3 +1,4 @@
+import asyncio
 import sqlite3
 
 import pytest
@@ -107,3 +108,20 @@ async def test_log_and_feedback(store):
     stats = await store.stats(GLOBAL_SCOPE)
     assert (stats.questions, stats.answered, stats.thumbs_up) == (1, 1, 2)
     assert await store.stats(5) == type(stats)(0, 0, 0, 0)
+
+
+async def test_questions_logged_at_once_each_get_their_own_row(store):
+    questions = [f"question {n}?" for n in range(40)]
+    ids = await asyncio.gather(
+        *(
+            store.log_interaction(
+                scope=n % 3, via="chat", question=question, latency_ms=float(n), answers=[]
+            )
+            for n, question in enumerate(questions)
+        )
+    )
+    assert len(set(ids)) == len(ids)
+    for n, (question, interaction_id) in enumerate(zip(questions, ids, strict=True)):
+        row = await store.get_interaction(interaction_id)
+        assert row is not None
+        assert (row.question, row.scope, row.latency_ms) == (question, n % 3, float(n))
