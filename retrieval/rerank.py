@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -129,6 +130,8 @@ _DATE_WORDS = frozenset(
 # A year (1066, the 1990s) or an ordinal (21st), as a whole word.
 _DATE_NUMBER = re.compile(r"(?:1\d{3}|20\d{2})s?|\d+(?:st|nd|rd|th)")
 _WORD = re.compile(r"\w+")
+# A question's words, as has_answer_type compares them with a sentence's.
+_QUESTION_WORD = re.compile(r"[\w'’-]+")
 # A capitalised word after a space, a bracket or a quote: a name or a place.
 _PROPER = re.compile(r"[\s(\"']([A-Z][\w'’-]+)")
 
@@ -181,7 +184,7 @@ class Question:
     @classmethod
     def of(cls, text: str, analyzer: Analyzer) -> Question:
         """Analyse a question with the analyzer its documents were indexed with."""
-        words = frozenset(word.casefold() for word in re.findall(r"[\w'’-]+", text))
+        words = frozenset(word.casefold() for word in _QUESTION_WORD.findall(text))
         spans = list(analyzer.term_spans(text))
         terms = tuple(term for _, _, term in spans)
         distinct = tuple(dict.fromkeys(terms))
@@ -260,13 +263,21 @@ def rerank(
         return []
     table = _table(question, candidates, index)
     features = _features(question, candidates, table, idf)
-    scores = features @ np.asarray(weights.vector(), dtype=np.float64)
+    scores = features @ _weight_vector(weights)
     coverage = features[:, FEATURES.index("coverage")].tolist()
     values = scores.tolist()
     return [
         Rescored(candidates[i][0], values[i], coverage[i], table.before[i], table.after[i])
         for i in np.argsort(-scores, kind="stable").tolist()
     ]
+
+
+@functools.cache
+def _weight_vector(weights: RerankWeights) -> np.ndarray:
+    """The weights as a vector in FEATURES' order (few distinct weights: kept for good)."""
+    vector = np.asarray(weights.vector(), dtype=np.float64)
+    vector.setflags(write=False)
+    return vector
 
 
 def _table(
@@ -297,11 +308,14 @@ def _features(
         dtype=np.float64,
     )
     tf, rank = table.tf, table.rank
-    # Terms x (candidates, the sentences before them, the sentences after them).
-    held = (tf > 0).reshape(len(terms), 3, n)
+    # Terms x (candidates, the sentences before them, the sentences after them, the candidates
+    # holding the very word, those holding a word with its first letters): one weight_share.
+    held = np.empty((len(terms), 5, n), dtype=bool)
+    np.greater(tf.reshape(len(terms), 3, n), 0, out=held[:, :3])
     present = held[:, 0]
-    held[:, 1:] &= ~present[:, None, :]
-    own, context_before, context_after = weight_share(weights, held)
+    held[:, 1:3] &= ~present[:, None, :]
+    _word_forms(question, candidates, present, held[:, 3], held[:, 4])
+    own, context_before, context_after, surface, prefix = weight_share(weights, held)
     matched = present.sum(axis=0)
     low = np.where(present, rank, _LAST).min(axis=0)
     high = rank.max(axis=0)  # ABSENT is below every rank
@@ -326,7 +340,6 @@ def _features(
         sum(by_key[key] for key in (before, after) if key in by_key)
         for before, after in zip(table.before_keys, table.after_keys, strict=True)
     ]
-    surface, prefix = _word_forms(question, candidates, present, weights)
     kind = question.kind
     typed = (
         [float(has_answer_type(kind, sentence.text, question.words)) for sentence, _ in candidates]
@@ -356,29 +369,34 @@ def _word_forms(
     question: Question,
     candidates: Sequence[tuple[Sentence, float]],
     present: np.ndarray,
-    weights: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The surface and prefix signals of each candidate (see RerankWeights).
+    same: np.ndarray,
+    near: np.ndarray,
+) -> None:
+    """Mark which candidates hold each question term's very word, or a word like it.
 
-    Surface: the share of the question's weight whose very word the sentence holds (of the
-    terms it holds). Prefix: the share whose word's first PREFIX letters start a word of the
-    sentence (of the terms it lacks). The postings hold stems only, so this reads the text,
-    but with substring searches only (no analysis): a few microseconds per candidate.
+    `same` (terms x candidates): the candidate holds the term and one of the question's words
+    that gave it; `near`: it lacks the term but holds a word starting with the first PREFIX
+    letters of one of those words. They feed the surface and prefix signals (RerankWeights).
+    The postings hold stems only, so this reads the text, but with substring searches only
+    (no analysis): a few microseconds per candidate.
     """
     texts = [_fold(sentence.text) for sentence, _ in candidates]
-    same = np.zeros(present.shape, dtype=bool)
-    near = np.zeros(present.shape, dtype=bool)
+    same[:] = False
+    near[:] = False
     # Term by term over the texts: `in` first, a C-speed test that usually settles it.
     for j, holds in enumerate(present.tolist()):
-        for word in question.surfaces[j]:
-            for i, text in enumerate(texts):
-                if holds[i] and word in text and _holds_word(text, word, whole=True):
-                    same[j, i] = True
-        for start in question.prefixes[j]:
-            for i, text in enumerate(texts):
-                if not holds[i] and start in text and _holds_word(text, start, whole=False):
-                    near[j, i] = True
-    return weight_share(weights, same), weight_share(weights, near)
+        surfaces, prefixes = question.surfaces[j], question.prefixes[j]
+        for i, text in enumerate(texts):
+            if holds[i]:
+                for word in surfaces:
+                    if word in text and _holds_word(text, word, whole=True):
+                        same[j, i] = True
+                        break
+            elif prefixes:
+                for start in prefixes:
+                    if start in text and _holds_word(text, start, whole=False):
+                        near[j, i] = True
+                        break
 
 
 def _fold(text: str) -> str:
