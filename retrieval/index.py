@@ -17,7 +17,7 @@ from __future__ import annotations
 import bisect
 import math
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -29,7 +29,7 @@ DEFAULT_K1 = 1.5
 DEFAULT_B = 0.75
 DEFAULT_EPSILON = 0.25
 # From this many rows on, each thread keeps an accumulator (zeroing a fresh one costs more
-# than the query); below it, a fresh one per query keeps small scopes from holding memory.
+# than the query); below it, np.bincount's fresh one keeps small scopes from holding memory.
 _SCRATCH_ROWS = 1 << 15
 # Queries touching fewer postings than this score them all; longer ones try early stopping.
 # (Scoring all is cheap per posting: below this, early stopping's overhead costs more.)
@@ -49,10 +49,10 @@ _PRUNED_SHARE = 0.3
 _LOOKUP_RATIO = 8
 # Depth combinations tried per segment when choosing how deep to read long lists.
 _LADDER_COMBINATIONS = 1024
-# From this many rows on, np.add.at beats a fancy-indexed add.
-_ADD_AT_MIN = 512
 # Up to this many scored entries, the final ordering is a Python sort of tuples.
 _PYTHON_SORT = 64
+# Up to this many values, the k-th largest is found by sorting them all, not partitioning.
+_SORT_SELECT = 512
 
 
 class _Impact(NamedTuple):
@@ -69,7 +69,6 @@ class _Impact(NamedTuple):
 class _List(NamedTuple):
     """One query term's postings in one segment (rows local, `offset` makes them global)."""
 
-    position: int
     offset: int
     size: int
     rows: np.ndarray
@@ -77,11 +76,29 @@ class _List(NamedTuple):
     impact: _Impact | None
 
 
+class _Lookup(NamedTuple):
+    """What a query needs of one segment to find its terms' postings, at hand."""
+
+    get: Callable[[str], int | None]
+    indptr: list[int]
+    rows: np.ndarray
+    offset: int
+    size: int
+
+
+# A query term's postings in one segment: (segment number, local term, start, end, term).
+_Hit = tuple[int, int, int, int, str]
+
+
 class _Prepared(NamedTuple):
-    """Per segment: every posting's contribution, and long lists' order by contribution."""
+    """Per segment: every posting's contribution, and long lists' order by contribution.
+
+    With several segments, also every row's order key (ties between segments go by it).
+    """
 
     contributions: list[np.ndarray]
     impact: list[dict[int, _Impact]]
+    keys: np.ndarray | None
 
 
 class SentenceIndex:
@@ -139,6 +156,7 @@ class SentenceIndex:
         self._prepared: _Prepared | None = None
         self._scratch = threading.local()
         self._sentences: list[Sentence] | None = None
+        self._lookups: list[_Lookup] | None = None
 
     # -- the public surface ----------------------------------------------------------------
 
@@ -184,39 +202,70 @@ class SentenceIndex:
         """The k best sentences with positive scores; ties go to the earlier sentence."""
         if self._empty or not query or k <= 0:
             return []
-        prepared = self._prepared
-        lists: list[_List] = []
+        # Small queries spend most of their time here and in the selection, not in numpy's
+        # work on postings: the loops keep to plain tuples, ints and bound methods.
+        lookups = self._lookups if self._lookups is not None else self._make_lookups()
+        hits: list[_Hit] = []
         total = 0
-        offsets = self._offsets
-        for number, segment in enumerate(self._segments):
-            postings = segment.postings
-            vocabulary = postings.vocabulary
-            indptr = segment.indptr_list
-            offset, size = offsets[number], len(segment)
-            for position, term in enumerate(query):
-                local = vocabulary.get(term)
-                if local is None:
-                    continue
-                start, end = indptr[local], indptr[local + 1]
-                if start == end:
-                    continue  # a merge can leave a term of removed sentences without postings
-                rows = postings.rows[start:end]
-                if prepared is not None:
-                    values = prepared.contributions[number][start:end]
-                    impact = prepared.impact[number].get(local)
-                else:
-                    values = self._live_values(term, segment, start, end)
-                    impact = None
-                lists.append(_List(position, offset, size, rows, values, impact))
-                total += end - start
-        if not lists:
+        if len(lookups) == 1:
+            get, indptr = lookups[0].get, lookups[0].indptr
+            for term in query:
+                local = get(term)
+                if local is not None:
+                    start, end = indptr[local], indptr[local + 1]
+                    if start != end:  # a merge can leave a term of removed rows without any
+                        hits.append((0, local, start, end, term))
+                        total += end - start
+            matched = len(hits)
+        else:
+            # In query order, term by term: the order in which scores must be summed.
+            matched = 0  # query terms with postings: the most lists a row can be in
+            for term in query:
+                before = len(hits)
+                for number, lookup in enumerate(lookups):
+                    local = lookup.get(term)
+                    if local is not None:
+                        start, end = lookup.indptr[local], lookup.indptr[local + 1]
+                        if start != end:
+                            hits.append((number, local, start, end, term))
+                            total += end - start
+                matched += len(hits) > before
+        if not hits:
             return []
         limit = _EXHAUSTIVE_MAX if self._rows < _UNCACHED_ROWS else _EXHAUSTIVE_MAX // 2
-        if total > limit and prepared is not None:
-            found = self._pruned_top(query, lists, k)
+        if total > limit and self._prepared is not None:
+            found = self._pruned_top(self._lists(hits), k)
             if found is not None:
                 return found
-        return self._exhaustive_top(lists, k)
+        return self._exhaustive_top(hits, matched, k)
+
+    def _make_lookups(self) -> list[_Lookup]:
+        lookups = [
+            _Lookup(s.postings.vocabulary.get, s.indptr_list, s.postings.rows, offset, len(s))
+            for s, offset in zip(self._segments, self._offsets, strict=False)
+        ]
+        self._lookups = lookups  # built whole, then published (other threads may query)
+        return lookups
+
+    def _lists(self, hits: list[_Hit]) -> list[_List]:
+        """The hits' postings (prepared) with long lists' contribution order, in query order."""
+        prepared = self._prepared
+        assert prepared is not None
+        lookups = self._lookups
+        assert lookups is not None
+        lists = []
+        for number, local, start, end, _ in hits:
+            lookup = lookups[number]
+            lists.append(
+                _List(
+                    lookup.offset,
+                    lookup.size,
+                    lookup.rows[start:end],
+                    prepared.contributions[number][start:end],
+                    prepared.impact[number].get(local),
+                )
+            )
+        return lists
 
     def _live_values(self, term: str, segment: Segment, start: int, end: int) -> np.ndarray:
         """Contributions computed now from term frequencies (before `prepare`)."""
@@ -255,6 +304,8 @@ class SentenceIndex:
                 for impact in each.values()
                 for array in impact
             )
+            if self._prepared.keys is not None:
+                own += self._prepared.keys.nbytes
         return own + sum(segment.nbytes for segment in self._segments)
 
     # -- precomputation --------------------------------------------------------------------
@@ -289,7 +340,11 @@ class SentenceIndex:
                 impact[local] = _Impact(order, ladder, unread)
             impacts.append(impact)
         # One assignment: a query in another thread sees either none or all of it.
-        self._prepared = _Prepared(contributions, impacts)
+        # One gather per query instead of finding each row's segment (8 bytes a row).
+        keys = None
+        if len(self._segments) > 1:
+            keys = np.concatenate([segment.order for segment in self._segments])
+        self._prepared = _Prepared(contributions, impacts, keys)
 
     def _union_df(self) -> list[np.ndarray]:
         """Per segment, the document frequency over the whole union of each local term."""
@@ -374,33 +429,47 @@ class SentenceIndex:
 
     # -- top-k -----------------------------------------------------------------------------
 
-    def _exhaustive_top(self, lists: list[_List], k: int) -> list[tuple[Sentence, float]]:
-        """Score every touched posting (summing in query order), then pick the top k."""
-        if len(lists) == 1:
-            only = lists[0]
-            return self._best(_global(only.rows, only.offset), only.values, k, 1)
-        # Sum in query order into an accumulator, exactly as rank-bm25 adds term by term;
-        # the first list may simply be stored (0.0 + x is x: contributions are never -0.0).
-        accumulator = self._accumulator()
-        placed = []
-        ordered = lists if len(self._segments) == 1 else sorted(lists, key=_by_position)
-        for each in ordered:
-            here = _global(each.rows, each.offset)
-            if placed:
-                _add(accumulator, here, each.values)
-            else:
-                accumulator[here] = each.values
-            placed.append(here)
-        at = np.concatenate(placed)
-        scores = accumulator[at]
-        self._release(accumulator, at)
-        if len(at) > _FLOOR_MIN:
-            at, scores = _above_floor(at, scores, placed, k)
-        return self._best(at, scores, k, len(lists))
+    def _exhaustive_top(
+        self, hits: list[_Hit], matched: int, k: int
+    ) -> list[tuple[Sentence, float]]:
+        """Score every touched posting (summing in query order), then pick the top k.
 
-    def _pruned_top(
-        self, query: Sequence[str], lists: list[_List], k: int
-    ) -> list[tuple[Sentence, float]] | None:
+        `matched` query terms have postings: a row is in at most that many of the hits.
+        """
+        prepared = self._prepared
+        lookups = self._lookups
+        assert lookups is not None
+        row_parts, value_parts = [], []
+        for number, _, start, end, term in hits:
+            row_parts.append(lookups[number].rows[start:end])
+            if prepared is not None:
+                value_parts.append(prepared.contributions[number][start:end])
+            else:
+                value_parts.append(self._live_values(term, self._segments[number], start, end))
+        if len(hits) == 1:
+            offset = lookups[hits[0][0]].offset
+            rows = row_parts[0]
+            return self._best(rows + offset if offset else rows, value_parts[0], k, 1)
+        at = np.concatenate(row_parts)
+        if len(lookups) > 1:
+            # Local rows to global ones in one pass, not one small array per hit.
+            offsets = np.array([lookups[hit[0]].offset for hit in hits], dtype=np.intp)
+            at += offsets.repeat([hit[3] - hit[2] for hit in hits])
+        values = np.concatenate(value_parts)
+        # Both add each row's contributions one by one in the order given (query order) to
+        # 0.0, exactly as rank-bm25 adds term by term (adding 0.0 elsewhere changes nothing).
+        if self._rows < _SCRATCH_ROWS:
+            scores = np.bincount(at, values)[at]  # its zeroed array is small: fresh is cheap
+        else:
+            accumulator = self._accumulator()
+            np.add.at(accumulator, at, values)
+            scores = accumulator[at]
+            self._release(accumulator, at)
+        if len(at) > _FLOOR_MIN:
+            at, scores = _above_floor(at, scores, [len(rows) for rows in row_parts], k)
+        return self._best(at, scores, k, matched)
+
+    def _pruned_top(self, lists: list[_List], k: int) -> list[tuple[Sentence, float]] | None:
         """Top k reading only part of the long lists (None: pruning would not pay).
 
         The best postings of each long list (by contribution) and the short lists whole give
@@ -451,12 +520,10 @@ class SentenceIndex:
         bound (contributions known so far, maxima for the lists still to search) stays below
         it: they cannot score `floor`, and are left out of the rows returned with scores.
         """
-        multiple = len(self._segments) > 1
-        ordered = sorted(lists, key=_by_position) if multiple else lists
         slots = self._slot_map()
         slots[at] = np.arange(len(at), dtype=np.int32)
         known: list[np.ndarray | None] = []
-        for each in ordered:
+        for each in lists:  # in query order, the order in which scores are summed
             if len(each.rows) <= _LOOKUP_RATIO * len(at):
                 found = slots[_global(each.rows, each.offset)]
                 # Positions, not a mask: two boolean selections over a long list cost ~4x.
@@ -471,13 +538,13 @@ class SentenceIndex:
         if floor is not None and any(c is None for c in known):
             # Summed in query order from upper bounds, so it bounds the float score too.
             bound = np.zeros(len(at), dtype=np.float64)
-            for each, contribution in zip(ordered, known, strict=True):
+            for each, contribution in zip(lists, known, strict=True):
                 bound += _maximum(each) if contribution is None else contribution
             keep = (bound >= floor).nonzero()[0]
             at = at[keep]
             known = [None if c is None else c[keep] for c in known]
         scores = np.zeros(len(at), dtype=np.float64)
-        for each, contribution in zip(ordered, known, strict=True):
+        for each, contribution in zip(lists, known, strict=True):
             scores += self._look_up(at, each) if contribution is None else contribution
         return at, scores
 
@@ -509,25 +576,44 @@ class SentenceIndex:
         if len(at) > 2 * wanted:
             keep = (scores >= _kth_largest(scores, wanted)).nonzero()[0]
             at, scores = at[keep], scores[keep]
-        # Within a segment rows follow order keys (Segment keeps them sorted).
-        single = len(self._segments) == 1
-        keys = at if single else self._order_keys(at)
+        if len(self._segments) == 1:
+            # Rows follow order keys within a segment (Segment keeps them sorted).
+            if len(at) > _PYTHON_SORT:
+                order = np.lexsort((at, -scores))
+                ranked = zip((-scores[order]).tolist(), at[order].tolist(), strict=True)
+            else:
+                ranked = iter(sorted(zip((-scores).tolist(), at.tolist(), strict=True)))
+            sentences = self._segments[0].sentences
+            found: list[tuple[Sentence, float]] = []
+            last = -1
+            for negative, row in ranked:
+                if negative >= 0.0 or len(found) == k:
+                    break
+                if row != last:  # repeats of a row are adjacent: same score, same row
+                    found.append((sentences[row], -negative))
+                    last = row
+            return found
+        prepared = self._prepared
+        if prepared is not None and prepared.keys is not None:
+            keys = prepared.keys[at]
+        else:
+            keys = self._order_keys(at)
         if len(at) > _PYTHON_SORT:
             order = np.lexsort((keys, -scores))
             at, scores, keys = at[order], scores[order], keys[order]
         rows = at.tolist()
-        ranked = zip((-scores).tolist(), rows if single else keys.tolist(), rows, strict=True)
+        ranked = zip((-scores).tolist(), keys.tolist(), rows, strict=True)
         if len(at) <= _PYTHON_SORT:
             ranked = iter(sorted(ranked))
-        sentences = self._segments[0].sentences if single else None
-        found: list[tuple[Sentence, float]] = []
+        found = []
         last = -1
+        offsets, segments = self._offsets, self._segments
         for negative, _, row in ranked:
             if negative >= 0.0 or len(found) == k:
                 break
             if row != last:  # repeats of a row are adjacent: same score, same key
-                sentence = sentences[row] if sentences is not None else self._sentence_at(row)
-                found.append((sentence, -negative))
+                number = bisect.bisect_right(offsets, row) - 1
+                found.append((segments[number].sentences[row - offsets[number]], -negative))
                 last = row
         return found
 
@@ -539,20 +625,12 @@ class SentenceIndex:
             keys[mine] = self._segments[number].order[at[mine] - self._offsets[number]]
         return keys
 
-    def _sentence_at(self, at: int) -> Sentence:
-        if len(self._segments) == 1:
-            return self._segments[0].sentences[at]
-        number = bisect.bisect_right(self._offsets, at) - 1
-        return self._segments[number].sentences[at - self._offsets[number]]
-
     def _accumulator(self) -> np.ndarray:
-        """A zeroed score array over every row: fresh when small, else this thread's own.
+        """A zeroed score array over every row, this thread's own.
 
         The thread's array is taken, not lent: if a query fails midway it is simply dropped,
         so a half-used array can never be handed to the next query.
         """
-        if self._rows < _SCRATCH_ROWS:
-            return np.zeros(self._rows, dtype=np.float64)
         scratch = getattr(self._scratch, "scores", None)
         self._scratch.scores = None
         return scratch if scratch is not None else np.zeros(self._rows, dtype=np.float64)
@@ -564,41 +642,29 @@ class SentenceIndex:
         return slots if slots is not None else np.full(self._rows, -1, dtype=np.int32)
 
     def _release(self, accumulator: np.ndarray, touched: np.ndarray) -> None:
-        """Give back a thread's array with its touched entries zeroed (a fresh one is dropped)."""
-        if len(accumulator) >= _SCRATCH_ROWS:
-            accumulator[touched] = 0.0
-            self._scratch.scores = accumulator
+        """Give back this thread's array with its touched entries zeroed."""
+        accumulator[touched] = 0.0
+        self._scratch.scores = accumulator
 
 
 def _global(rows: np.ndarray, offset: int) -> np.ndarray:
     return rows + offset if offset else rows
 
 
-def _add(accumulator: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
-    """accumulator[rows] += values, for distinct rows (so both ways give the same sums).
-
-    np.add.at makes one pass over memory, faster for many rows; a fancy add has less overhead.
-    """
-    if len(rows) > _ADD_AT_MIN:
-        np.add.at(accumulator, rows, values)
-    else:
-        accumulator[rows] += values
-
-
 def _above_floor(
-    at: np.ndarray, scores: np.ndarray, placed: list[np.ndarray], k: int
+    at: np.ndarray, scores: np.ndarray, lengths: list[int], k: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """The entries that can be in the top k: a cheap cut before the exact selection.
 
-    `at` is the lists in `placed` one after the other. The k-th best full score among one
+    `at` is lists of these lengths one after the other. The k-th best full score among one
     list's (distinct) rows is a floor under the k-th best overall; the shortest list is
     cheapest to take it from.
     """
-    shortest = min(range(len(placed)), key=lambda i: len(placed[i]))
-    if len(placed[shortest]) < k:
+    shortest = min(range(len(lengths)), key=lengths.__getitem__)
+    if lengths[shortest] < k:
         return at, scores
-    start = sum(len(rows) for rows in placed[:shortest])
-    piece = scores[start : start + len(placed[shortest])]
+    start = sum(lengths[:shortest])
+    piece = scores[start : start + lengths[shortest]]
     keep = (scores >= _kth_largest(piece, k)).nonzero()[0]
     return at[keep], scores[keep]
 
@@ -606,21 +672,21 @@ def _above_floor(
 def _kth_largest(values: np.ndarray, k: int) -> np.float64:
     """The k-th largest of the values (1 <= k <= len).
 
-    The ndarray method skips np.partition's Python wrappers, which cost about as much as
-    partitioning the few hundred values a small query has.
+    The ndarray methods skip np.partition's Python wrappers, which cost about as much as
+    partitioning the few hundred values a small query has; up to a few hundred values,
+    numpy's vectorised sort is faster still than its partition.
     """
     copy = values.copy()
-    copy.partition(len(copy) - k)
+    if len(copy) <= _SORT_SELECT:
+        copy.sort()
+    else:
+        copy.partition(len(copy) - k)
     return copy[len(copy) - k]
 
 
 def _maximum(each: _List) -> float:
     """The largest contribution in a list."""
     return float(each.impact.unread[0]) if each.impact is not None else float(each.values.max())
-
-
-def _by_position(each: _List) -> int:
-    return each.position
 
 
 def _seeds_suffice(lists: list[_List], theta: float) -> bool:
