@@ -237,25 +237,30 @@ async def _ingest_phases(documents: list[tuple[str, bytes]], path: Path) -> dict
 
 
 async def answer_path(path: Path, questions: list[str], scope: int) -> dict[str, float]:
-    """Answers per second through Library.ask (engine + SQLite log write), 1 and 8 at a time."""
+    """Answers per second through Library.ask (engine + SQLite log write), 1 and 8 at a time.
+
+    Best of two alternating rounds each.
+    """
     async with Store.open(path) as store:
         library = Library(store, RetrievalSettings())
         await library.load()
         await library.settle()
         for question in questions[:50]:
             await library.ask(question, scope=scope, via="bench")
-        started = time.perf_counter()
-        for question in questions:
-            await library.ask(question, scope=scope, via="bench")
-        sequential = len(questions) / (time.perf_counter() - started)
 
         async def worker(mine: list[str]) -> None:
             for question in mine:
                 await library.ask(question, scope=scope, via="bench")
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(questions[i::8]) for i in range(8)))
-        concurrent = len(questions) / (time.perf_counter() - started)
+        # Best of two alternating rounds each: this VM's timings drift between seconds.
+        sequential = concurrent = 0.0
+        for _ in range(2):
+            started = time.perf_counter()
+            await worker(questions)
+            sequential = max(sequential, len(questions) / (time.perf_counter() - started))
+            started = time.perf_counter()
+            await asyncio.gather(*(worker(questions[i::8]) for i in range(8)))
+            concurrent = max(concurrent, len(questions) / (time.perf_counter() - started))
         logged = len(await store.interactions(scope, limit=100_000))
         parts = await _answer_parts(library, store, questions, scope)
     return {
