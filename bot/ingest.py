@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from bot.errors import VerbatimError
+from bot.errors import DuplicateDocumentError, VerbatimError
 from bot.library import Library, PreparedDocument, prepare_document
 from bot.store import StoredDocument
 from retrieval import Analyzer, split_sentences
@@ -42,6 +42,12 @@ POOL_MIN_BYTES = 1_000_000
 # Files handed to the pool ahead of the one being stored, per worker: enough to keep every
 # worker busy while this process stores, few enough that prepared documents do not pile up.
 _AHEAD_PER_WORKER = 4
+# Ready files stored together, in one transaction, up to about this many sentences: enough to
+# pay each trip to the store's thread and each commit once for many files; small enough that
+# a commit stays short.
+_GROUP_SENTENCES = 5_000
+# A group waits for the files after it until it holds this many sentences.
+_GROUP_MIN_SENTENCES = 2_000
 _WORKER_STOPPED = "a worker process stopped; preparing the remaining files here"
 # A long text is cut into about this many pieces per worker (so a slow piece does not leave
 # the others idle), none shorter than this many characters (each piece is a round trip).
@@ -191,17 +197,22 @@ async def _add_with_pool(
     ahead: deque[tuple[Path, Future[PreparedDocument | _Refused]]] = deque()
     waiting = iter(files)
     broken = False
-    while True:
+
+    def submit_ahead() -> None:
+        nonlocal broken, waiting
         while not broken and len(ahead) < pool.workers * _AHEAD_PER_WORKER:
             path = next(waiting, None)
             if path is None:
-                break
+                return
             try:
                 ahead.append((path, pool.submit(path)))
             except BrokenProcessPool:
                 log.warning(_WORKER_STOPPED)
                 broken = True
                 waiting = iter([path, *waiting])
+
+    while True:
+        submit_ahead()
         if not ahead:
             break
         path, future = ahead.popleft()
@@ -215,9 +226,39 @@ async def _add_with_pool(
             broken = True
             yield await _add_in_thread(library, scope, path, added_by)
             continue
-        yield await _store(library, scope, path, prepared, added_by)
+        # The files after it go with it, in one transaction: each trip to the store's thread
+        # and each commit is then paid once per group, not per file. It waits for the next
+        # file while the group is small (this process has nothing else to do meanwhile), and
+        # takes the ready ones up to its limit.
+        group = [(path, prepared)]
+        sentences = _sentence_count(prepared)
+        while ahead and sentences < _GROUP_SENTENCES:
+            path, future = ahead[0]
+            if not _ready(future):
+                if sentences >= _GROUP_MIN_SENTENCES:
+                    break
+                submit_ahead()
+                try:
+                    await asyncio.wrap_future(future)
+                except BrokenProcessPool:
+                    break  # left at the head: the next round handles it
+            ahead.popleft()
+            group.append((path, future.result()))
+            sentences += _sentence_count(group[-1][1])
+        submit_ahead()  # the workers go on while this process stores
+        for outcome in await _store_group(library, scope, group, added_by):
+            yield outcome
     for path in waiting:
         yield await _add_in_thread(library, scope, path, added_by)
+
+
+def _ready(future: Future[PreparedDocument | _Refused]) -> bool:
+    """Whether a worker's answer is in (an exception, such as a dead pool's, is not)."""
+    return future.done() and not future.cancelled() and future.exception() is None
+
+
+def _sentence_count(prepared: PreparedDocument | _Refused) -> int:
+    return 0 if isinstance(prepared, _Refused) else len(prepared.sentences)
 
 
 async def add_large_file(
@@ -275,6 +316,36 @@ async def _store(
     except VerbatimError as error:
         return FileOutcome(path, error=error.message)
     return FileOutcome(path, document=document)
+
+
+async def _store_group(
+    library: Library,
+    scope: int,
+    group: Sequence[tuple[Path, PreparedDocument | _Refused]],
+    added_by: str,
+) -> list[FileOutcome]:
+    """Store prepared files together (one transaction); each one's outcome, in file order."""
+    documents = [
+        (prepared, str(path)) for path, prepared in group if not isinstance(prepared, _Refused)
+    ]
+    if len(documents) <= 1:
+        return [await _store(library, scope, path, prepared, added_by) for path, prepared in group]
+    try:
+        stored = iter(await library.add_prepared_many(scope, documents, added_by=added_by))
+    except VerbatimError:
+        # Nothing of the group was stored: each file then gets its own answer.
+        return [await _store(library, scope, path, prepared, added_by) for path, prepared in group]
+    outcomes = []
+    for path, prepared in group:
+        if isinstance(prepared, _Refused):
+            outcomes.append(await _store(library, scope, path, prepared, added_by))
+            continue
+        document = next(stored)
+        if isinstance(document, DuplicateDocumentError):
+            outcomes.append(FileOutcome(path, error=document.message))
+        else:
+            outcomes.append(FileOutcome(path, document=document))
+    return outcomes
 
 
 # -- in the worker processes ----------------------------------------------------------------

@@ -23,7 +23,14 @@ import nltk
 from bot.batching import Batcher
 from bot.config import PrivacySettings, RetrievalSettings
 from bot.errors import DocumentRejectedError, DuplicateDocumentError, InvalidQuestionError
-from bot.store import GLOBAL_SCOPE, LoggedAnswer, Store, StoredDocument, StoredSentence
+from bot.store import (
+    GLOBAL_SCOPE,
+    LoggedAnswer,
+    NewDocument,
+    Store,
+    StoredDocument,
+    StoredSentence,
+)
 from retrieval import (
     Analyzer,
     Answer,
@@ -427,6 +434,54 @@ class Library:
                 raise
             await self._index_document(document, prepared, ids)
         return document
+
+    async def add_prepared_many(
+        self,
+        scope: int,
+        documents: Sequence[tuple[PreparedDocument, str]],
+        *,
+        added_by: str = "",
+    ) -> list[StoredDocument | DuplicateDocumentError]:
+        """Store and index prepared documents (each with its source) in one transaction.
+
+        Each gets, in order, what add_prepared would have given it: its stored document, or
+        the DuplicateDocumentError refusing it (the content is in the scope already, or earlier
+        among `documents`), while the rest are stored. The group is all or nothing: any other
+        error, or a cancellation before its commit, stores none of them. The same ids,
+        sentences, terms and answers as adding them one by one, for a few trips to the store
+        instead of a few per document.
+        """
+        new = [
+            NewDocument(
+                p.title, source, p.kind, p.content_hash, added_by, p.sentences, p.joined_terms
+            )
+            for p, source in documents
+        ]
+        async with self._changing_lock(scope):
+            results = await self.store.add_documents(scope, new)
+            stored = [
+                (result[0], prepared, result[1])
+                for result, (prepared, _) in zip(results, documents, strict=True)
+                if not isinstance(result, DuplicateDocumentError)
+            ]
+            if len(stored) == 1:
+                await self._index_document(*stored[0])
+            elif stored:
+                # One segment for the group: what their own segments merged would be.
+                parts = [
+                    Segment.of_document(
+                        DocumentRef(document.id, document.title, document.source),
+                        ids,
+                        prepared.sentences,
+                        prepared.postings,
+                    )
+                    for document, prepared, ids in stored
+                ]
+                segment = await asyncio.to_thread(Segment.merge, parts)
+                # New documents are in no segment yet: nothing to take out of the others.
+                self._scopes.setdefault(scope, _ScopeDocuments()).segments.append(segment)
+                self._changed(scope)
+        return [r if isinstance(r, DuplicateDocumentError) else r[0] for r in results]
 
     async def _store_new(
         self, scope: int, prepared: PreparedDocument, source: str, added_by: str

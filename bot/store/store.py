@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Self
+from typing import Self, TypeVar
 
 import aiosqlite
 
@@ -24,6 +24,7 @@ from bot.errors import DocumentNotFoundError, DuplicateDocumentError
 log = logging.getLogger(__name__)
 
 GLOBAL_SCOPE = 0
+T = TypeVar("T")
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 _DOCUMENT_COLUMNS = """
@@ -32,6 +33,8 @@ _DOCUMENT_COLUMNS = """
 _INSERT_SENTENCES = """
     INSERT INTO sentences (document_id, position, text) VALUES (?, ?, ?)
 """
+# Documents per multi-row statement in add_documents (nine values each, under SQLite's 32,766).
+_DOCUMENTS_PER_STATEMENT = 500
 # Log rows written together at most (nine values each, well under SQLite's 32,766 variables).
 _LOG_BATCH = 200
 # asked_at, scope, channel_id, user_id, via, question, answered, answers, latency_ms
@@ -63,6 +66,20 @@ class StoredDocument:
     added_by: str
     added_at: str
     updated_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewDocument:
+    """A document for add_documents: its row's fields, its sentences and their cached terms."""
+
+    title: str
+    source: str
+    kind: str
+    content_hash: str
+    added_by: str
+    sentences: Sequence[str]
+    # Each sentence's analyzed terms, space-joined (None: not cached); None: none cached.
+    terms: Sequence[str | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,33 +240,125 @@ class Store:
         is already in the scope. The ids are read inside that transaction, so the caller can
         index exactly what was stored without reading the sentences back.
         """
+        document = NewDocument(title, source, kind, content_hash, added_by, sentences, terms)
+        [stored] = await self.add_documents(scope, [document])
+        if isinstance(stored, DuplicateDocumentError):
+            raise stored
+        return stored
+
+    async def add_documents(
+        self, scope: int, documents: Sequence[NewDocument]
+    ) -> list[tuple[StoredDocument, list[int]] | DuplicateDocumentError]:
+        """Store several documents and their sentences in ONE transaction, all or nothing.
+
+        One entry per document, in order: what add_document returns for it (the stored
+        document and its sentences' ids in order), or the DuplicateDocumentError it would have
+        raised, unstored, when the same content is already in the scope or earlier in
+        `documents`; the others are stored all the same. Any other error rolls back the whole
+        group. A handful of trips to the writer's thread for the whole group, not per document.
+        """
+        for document in documents:
+            if document.terms is not None and len(document.terms) != len(document.sentences):
+                raise ValueError("every sentence needs its terms")
         now = utc_now()
+        # The first document of each content is stored; later ones are its duplicates.
+        first: dict[str, int] = {}
+        for number, document in enumerate(documents):
+            first.setdefault(document.content_hash, number)
+        stored: dict[str, StoredDocument] = {}
+        refused: dict[str, DuplicateDocumentError] = {}
+        ids: dict[int, list[int]] = {}
         async with self._transaction() as db:
-            await _refuse_duplicate(db, scope, content_hash, except_id=None)
-            cursor = await db.execute(
-                """
-                INSERT INTO documents (scope, title, source, kind, content_hash, sentence_count,
-                                       added_by, added_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                (scope, title, source, kind, content_hash, len(sentences), added_by, now, now),
-            )
-            document_id = cursor.lastrowid
-            assert document_id is not None
-            ids = await _insert_sentences(db, document_id, sentences, terms)
-        document = StoredDocument(
-            document_id,
-            scope,
-            title,
-            source,
-            kind,
-            content_hash,
-            len(sentences),
-            added_by,
-            now,
-            now,
-        )
-        return document, ids
+            # Looked up first, not left to UNIQUE (scope, content_hash) to refuse: a refused
+            # INSERT would still use up an id, and ids must be those of adding one by one.
+            for chunk in _chunks(list(first)):
+                rows = await db.execute_fetchall(
+                    f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE scope = ? "
+                    f"AND content_hash IN ({', '.join(['?'] * len(chunk))})",
+                    (scope, *chunk),
+                )
+                for row in rows:
+                    refused[row[5]] = DuplicateDocumentError(StoredDocument(*row))
+            for chunk in _chunks([documents[n] for h, n in first.items() if h not in refused]):
+                returned = await db.execute_fetchall(
+                    f"""
+                    INSERT INTO documents (scope, title, source, kind, content_hash,
+                                           sentence_count, added_by, added_at, updated_at)
+                    VALUES {", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))}
+                    RETURNING id, content_hash
+                    """,
+                    [
+                        value
+                        for d in chunk
+                        for value in (
+                            scope,
+                            d.title,
+                            d.source,
+                            d.kind,
+                            d.content_hash,
+                            len(d.sentences),
+                            d.added_by,
+                            now,
+                            now,
+                        )
+                    ],
+                )
+                for document_id, content_hash in returned:
+                    d = documents[first[content_hash]]
+                    stored[content_hash] = StoredDocument(
+                        document_id,
+                        scope,
+                        d.title,
+                        d.source,
+                        d.kind,
+                        content_hash,
+                        len(d.sentences),
+                        d.added_by,
+                        now,
+                        now,
+                    )
+                    ids[document_id] = []
+            new = [(stored[h].id, documents[n]) for h, n in first.items() if h in stored]
+            if new:
+                await db.executemany(
+                    _INSERT_SENTENCES,
+                    [
+                        (document_id, position, text)
+                        for document_id, d in new
+                        for position, text in enumerate(d.sentences, 1)
+                    ],
+                )
+            for chunk in _chunks(list(ids)):
+                # From the (document_id, position) index alone: no sentence text is read back.
+                rows = await db.execute_fetchall(
+                    "SELECT document_id, id FROM sentences "
+                    f"WHERE document_id IN ({', '.join(['?'] * len(chunk))}) "
+                    "ORDER BY document_id, position",
+                    chunk,
+                )
+                for document_id, sentence_id in rows:
+                    ids[document_id].append(sentence_id)
+            cached = [
+                (sentence_id, joined)
+                for document_id, d in new
+                if d.terms is not None
+                for sentence_id, joined in zip(ids[document_id], d.terms, strict=True)
+                if joined is not None
+            ]
+            if cached:
+                await db.executemany(
+                    "INSERT INTO sentence_terms (sentence_id, terms) VALUES (?, ?)", cached
+                )
+        results: list[tuple[StoredDocument, list[int]] | DuplicateDocumentError] = []
+        for number, document in enumerate(documents):
+            content_hash = document.content_hash
+            if content_hash in refused:  # in the scope before this group
+                results.append(refused[content_hash])
+            elif first[content_hash] == number:
+                results.append((stored[content_hash], ids[stored[content_hash].id]))
+            else:  # the same content earlier in this group
+                results.append(DuplicateDocumentError(stored[content_hash]))
+        return results
 
     async def replace_document(
         self,
@@ -615,6 +724,11 @@ async def _insert_sentences(
             [(id_, joined) for id_, joined in zip(ids, terms, strict=True) if joined is not None],
         )
     return ids
+
+
+def _chunks(items: list[T], size: int = _DOCUMENTS_PER_STATEMENT) -> list[list[T]]:
+    """Items in slices small enough for one statement's variables."""
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 async def _document(db: aiosqlite.Connection, scope: int, document_id: int) -> StoredDocument:

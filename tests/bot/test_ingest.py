@@ -12,14 +12,23 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.config import RetrievalSettings
-from bot.errors import VerbatimError
-from bot.ingest import FileOutcome, add_files, add_large_file, prepare_pool, workers_for
+from bot.errors import DuplicateDocumentError, VerbatimError
+from bot.ingest import (
+    FileOutcome,
+    _prepare,
+    _store_group,
+    add_files,
+    add_large_file,
+    prepare_pool,
+    workers_for,
+)
 from bot.library import Library, prepare_document, supported_files
-from bot.store import Store
+from bot.store import NewDocument, Store
 from retrieval import Analyzer
 from retrieval.sentences import paragraph_pieces
 from tests.conftest import ROOT, SEEDS
@@ -290,3 +299,86 @@ def test_a_bulk_add_killed_halfway_keeps_every_document_it_committed(tmp_path):
                 (document_id,),
             ).fetchone()
             assert stored == (count, count)
+
+
+async def test_a_group_stores_like_one_by_one_with_duplicates_and_bad_files_inside(tmp_path):
+    files = make_folder(tmp_path / "docs")
+    analyzer = Analyzer()
+    prepared = [_prepare(path, analyzer, None) for path in files]
+    results = {}
+    for way in ("one by one", "group"):
+        async with Store.open(tmp_path / f"{way}.db") as store:
+            library = Library(store, RetrievalSettings(), analyzer)
+            await library.load()
+            if way == "one by one":
+                outcomes = await one_by_one(library, files)
+            else:
+                # One group: the broken PDF, the empty file and the duplicate of the first file
+                # are all inside it.
+                group = list(zip(files, prepared, strict=True))
+                outcomes = await _store_group(library, SCOPE, group, "t")
+                assert len(library._scopes[SCOPE].segments) == 1
+            results[way] = (
+                [(o.path, o.document, o.error) for o in outcomes],
+                await stored(library),
+            )
+    expected_outcomes, expected_store = results["one by one"]
+    outcomes, store = results["group"]
+    assert store == expected_store
+    assert [(p, e) for p, _, e in outcomes] == [(p, e) for p, _, e in expected_outcomes]
+    assert [d.id if d else None for _, d, _ in outcomes] == [
+        d.id if d else None for _, d, _ in expected_outcomes
+    ]
+    assert sum(d is not None for _, d, _ in outcomes) == 4
+
+
+async def test_a_group_refuses_content_stored_before_it_and_repeated_within_it(tmp_path):
+    async with Store.open(tmp_path / "group.db") as store:
+        library = Library(store, RetrievalSettings())
+        await library.load()
+        kettle = b"The kettle boils a litre in ninety seconds. Descale it every month."
+        lamp = b"The lamp has three brightness levels. It charges over USB."
+        first = await library.add_document(SCOPE, kettle, filename="kettle.txt")
+        assert first is not None
+        group = [
+            (library.prepare(data, filename=name, content_type=None, title=None), name)
+            for data, name in ((kettle, "again.txt"), (lamp, "lamp.txt"), (lamp, "lamp2.txt"))
+        ]
+        again, lamp_document, lamp_again = await library.add_prepared_many(SCOPE, group)
+        assert isinstance(again, DuplicateDocumentError) and again.existing == first
+        assert not isinstance(lamp_document, DuplicateDocumentError)
+        assert isinstance(lamp_again, DuplicateDocumentError)
+        assert lamp_again.existing == lamp_document
+        assert lamp_again.message == (
+            f"This content is already here as document {lamp_document.id}, 'lamp'."
+        )
+        assert [d.id for d in await store.list_documents(SCOPE)] == [first.id, lamp_document.id]
+        answer = await library.ask("how does the lamp charge?", scope=SCOPE, via="t")
+        assert answer.answer.hits[0].sentence.text == "It charges over USB."
+        await library_matches_rank_bm25(library, SCOPE, QUESTIONS_EXACT)
+
+
+async def test_a_group_that_fails_halfway_stores_none_of_its_documents(tmp_path):
+    async with Store.open(tmp_path / "group.db") as store:
+
+        def document(name, sentences):
+            return NewDocument(name, name, "text", name, "t", sentences)
+
+        with pytest.raises(sqlite3.IntegrityError):
+            # The second document's second sentence cannot be stored (NOT NULL).
+            await store.add_documents(
+                SCOPE, [document("a", ["One.", "Two."]), document("b", ["Three.", None])]
+            )
+        assert await store.list_documents(SCOPE) == []
+        assert await store.scope_sentences_with_terms(SCOPE) == []
+        # The store carries on, and a group's ids are in order as one by one would give them.
+        results = await store.add_documents(
+            SCOPE, [document("a", ["One.", "Two."]), document("b", ["Three."])]
+        )
+        assert [(d.title, len(ids)) for d, ids in results] == [("a", 2), ("b", 1)]
+        (a, a_ids), (b, b_ids) = results
+        assert a.id < b.id and a_ids[-1] < b_ids[0]
+        rows = await store.scope_sentences_with_terms(SCOPE)
+        assert [(row.id, row.text) for row, _ in rows] == list(
+            zip(a_ids + b_ids, ["One.", "Two.", "Three."], strict=True)
+        )
