@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import aclosing, contextmanager
+from contextlib import aclosing, contextmanager, suppress
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -39,7 +39,12 @@ log = logging.getLogger(__name__)
 # Below this many bytes in all, worker processes (forked: milliseconds to start; spawned: each
 # imports NLTK and numpy, about a second) cost more than they save: a thread prepares instead.
 POOL_MIN_BYTES = 1_000_000
-# Files handed to the pool ahead of the one being stored, per worker: enough to keep every
+# Files go to a worker in batches of consecutive files, up to about this many bytes or this
+# many files: each hand-off costs this process (sending, receiving, waking up) about as much
+# as storing a small file, so small files travel together.
+_BATCH_BYTES = 64_000
+_BATCH_FILES = 16
+# Batches handed to the pool ahead of the ones being stored, per worker: enough to keep every
 # worker busy while this process stores, few enough that prepared documents do not pile up.
 _AHEAD_PER_WORKER = 4
 # Ready files stored together, in one transaction, up to about this many sentences: enough to
@@ -107,9 +112,9 @@ class PreparePool:
         for _ in range(workers):
             self._executor.submit(int)  # spawned workers start on demand: start them all now
 
-    def submit(self, path: Path) -> Future[PreparedDocument | _Refused]:
-        """Prepare a file in a worker (BrokenProcessPool if a worker has died)."""
-        return self._executor.submit(_prepare_file, str(path))
+    def submit(self, paths: Sequence[Path]) -> Future[list[PreparedDocument | _Refused]]:
+        """Prepare files in a worker, in order (BrokenProcessPool if a worker has died)."""
+        return self._executor.submit(_prepare_files, [str(path) for path in paths])
 
     def split_and_analyze(
         self, text: str, piece_chars: int | None = None
@@ -194,62 +199,82 @@ async def add_files(
 async def _add_with_pool(
     library: Library, scope: int, files: Sequence[Path], added_by: str, pool: PreparePool
 ) -> AsyncIterator[FileOutcome]:
-    ahead: deque[tuple[Path, Future[PreparedDocument | _Refused]]] = deque()
-    waiting = iter(files)
+    batches = iter(_batches(files))
+    ahead: deque[tuple[list[Path], Future[list[PreparedDocument | _Refused]]]] = deque()
+    # Prepared files not stored yet, in file order, and their sentences.
+    ready: deque[tuple[Path, PreparedDocument | _Refused]] = deque()
+    ready_sentences = 0
     broken = False
 
     def submit_ahead() -> None:
-        nonlocal broken, waiting
+        nonlocal broken, batches
         while not broken and len(ahead) < pool.workers * _AHEAD_PER_WORKER:
-            path = next(waiting, None)
-            if path is None:
+            batch = next(batches, None)
+            if batch is None:
                 return
             try:
-                ahead.append((path, pool.submit(path)))
+                ahead.append((batch, pool.submit(batch)))
             except BrokenProcessPool:
                 log.warning(_WORKER_STOPPED)
                 broken = True
-                waiting = iter([path, *waiting])
+                batches = iter([batch, *batches])
 
     while True:
         submit_ahead()
+        # Files are stored in groups, each in one transaction: each trip to the store's thread
+        # and each commit is then paid once per group, not per file. A group waits for the
+        # next batch while it is small (this process has nothing else to do meanwhile), and
+        # takes the ready ones up to its limit.
+        while ahead and ready_sentences < _GROUP_SENTENCES:
+            batch, future = ahead[0]
+            if ready_sentences >= _GROUP_MIN_SENTENCES and not _ready(future):
+                break
+            try:
+                prepared = await asyncio.wrap_future(future)
+            except BrokenProcessPool:
+                break  # left at the head: handled below once what is ready is stored
+            ahead.popleft()
+            ready.extend(zip(batch, prepared, strict=True))
+            ready_sentences += sum(map(_sentence_count, prepared))
+            submit_ahead()
+        if ready:
+            group = [ready.popleft()]
+            sentences = _sentence_count(group[0][1])
+            while ready and sentences < _GROUP_SENTENCES:
+                group.append(ready.popleft())
+                sentences += _sentence_count(group[-1][1])
+            ready_sentences -= sentences
+            for outcome in await _store_group(library, scope, group, added_by):
+                yield outcome
+            continue
         if not ahead:
             break
-        path, future = ahead.popleft()
-        try:
-            prepared = await asyncio.wrap_future(future)
-        except BrokenProcessPool:
-            # A worker died (killed, or crashed inside a parser) and took the pool with it:
-            # this file and the rest are prepared here, in a thread, one by one.
-            if not broken:
-                log.warning(_WORKER_STOPPED)
-            broken = True
+        # A worker died (killed, or crashed inside a parser) and took the pool with it: this
+        # batch's files and the rest are prepared here, in a thread, one by one.
+        batch, _ = ahead.popleft()
+        if not broken:
+            log.warning(_WORKER_STOPPED)
+        broken = True
+        for path in batch:
             yield await _add_in_thread(library, scope, path, added_by)
-            continue
-        # The files after it go with it, in one transaction: each trip to the store's thread
-        # and each commit is then paid once per group, not per file. It waits for the next
-        # file while the group is small (this process has nothing else to do meanwhile), and
-        # takes the ready ones up to its limit.
-        group = [(path, prepared)]
-        sentences = _sentence_count(prepared)
-        while ahead and sentences < _GROUP_SENTENCES:
-            path, future = ahead[0]
-            if not _ready(future):
-                if sentences >= _GROUP_MIN_SENTENCES:
-                    break
-                submit_ahead()
-                try:
-                    await asyncio.wrap_future(future)
-                except BrokenProcessPool:
-                    break  # left at the head: the next round handles it
-            ahead.popleft()
-            group.append((path, future.result()))
-            sentences += _sentence_count(group[-1][1])
-        submit_ahead()  # the workers go on while this process stores
-        for outcome in await _store_group(library, scope, group, added_by):
-            yield outcome
-    for path in waiting:
-        yield await _add_in_thread(library, scope, path, added_by)
+    for batch in batches:
+        for path in batch:
+            yield await _add_in_thread(library, scope, path, added_by)
+
+
+def _batches(files: Sequence[Path]) -> Iterator[list[Path]]:
+    """Consecutive files in batches for one worker each (see _BATCH_BYTES)."""
+    batch: list[Path] = []
+    size = 0
+    for path in files:
+        batch.append(path)
+        with suppress(OSError):  # reported when the worker reads it
+            size += path.stat().st_size
+        if size >= _BATCH_BYTES or len(batch) >= _BATCH_FILES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
 
 
 def _ready(future: Future[PreparedDocument | _Refused]) -> bool:
@@ -368,9 +393,9 @@ def _split_and_analyze(text: str) -> tuple[list[str], list[list[str]]]:
     return sentences, list(map(_analyzer.analyze, sentences))
 
 
-def _prepare_file(path: str) -> PreparedDocument | _Refused:
+def _prepare_files(paths: list[str]) -> list[PreparedDocument | _Refused]:
     assert _analyzer is not None, "the pool's initializer makes the analyzer"
-    return _prepare(Path(path), _analyzer, _max_bytes)
+    return [_prepare(Path(path), _analyzer, _max_bytes) for path in paths]
 
 
 def _prepare(path: Path, analyzer: Analyzer, max_bytes: int | None) -> PreparedDocument | _Refused:

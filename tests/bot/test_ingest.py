@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from bot import ingest
 from bot.cli import cli
 from bot.config import RetrievalSettings
 from bot.errors import DuplicateDocumentError, VerbatimError
@@ -105,17 +106,32 @@ async def stored(library: Library) -> tuple:
     return documents, sentences, answers
 
 
-async def test_bulk_add_stores_and_answers_exactly_as_adding_one_by_one(tmp_path):
+WAYS = ("thread", "pool", "pool, small groups")
+
+
+async def test_bulk_add_stores_and_answers_exactly_as_adding_one_by_one(tmp_path, monkeypatch):
     files = make_folder(tmp_path / "docs")
     results = {}
-    for way in ("one by one", "thread", "pool"):
+    for way in ("one by one", *WAYS):
         async with Store.open(tmp_path / f"{way}.db") as store:
             library = Library(store, RetrievalSettings())
             await library.load()
             if way == "one by one":
                 outcomes = await one_by_one(library, files)
+            elif way == "pool, small groups":
+                with monkeypatch.context() as patch:
+                    # Batches of two files, groups of about 20 sentences: [a, b] [c, d, e, f]
+                    # [g], the second with the broken PDF, the empty file and the duplicate.
+                    patch.setattr(ingest, "_BATCH_FILES", 2)
+                    patch.setattr(ingest, "_GROUP_SENTENCES", 20)
+                    patch.setattr(ingest, "_GROUP_MIN_SENTENCES", 20)
+                    outcomes = await bulk(library, files, 2)
+                assert len(library._scopes[SCOPE].segments) == 3
             else:
                 outcomes = await bulk(library, files, 0 if way == "thread" else 2)
+                # The pool's files go in one group (fewer sentences than a group waits for),
+                # with the bad files and the duplicate inside it: one segment.
+                assert len(library._scopes[SCOPE].segments) == (1 if way == "pool" else 4)
             results[way] = (
                 [(o.path, o.document, o.error) for o in outcomes],
                 await stored(library),
@@ -139,7 +155,7 @@ async def test_bulk_add_stores_and_answers_exactly_as_adding_one_by_one(tmp_path
     assert len(documents) == 4 and len(sentences) > 100
     assert all(terms is not None for *_, terms in sentences)
     assert any(answers)
-    for way in ("thread", "pool"):
+    for way in WAYS:
         outcomes, store = results[way]
         # Same ids, titles, sentences, cached terms and answers (scores bit for bit).
         assert store == expected_store, way
