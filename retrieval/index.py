@@ -39,6 +39,9 @@ _EXHAUSTIVE_MAX = 32768
 _UNCACHED_ROWS = 1 << 18
 # Above this many touched postings, a floor from one list cuts them before the selection.
 _FLOOR_MIN = 1024
+# From this many touched postings on, a large index adds list by list (no concatenated copy)
+# and leaves weak lists out of the selection; below, fewer numpy calls pay more.
+_LIST_BY_LIST = 4096
 # Posting lists longer than this are also kept in contribution order, for early stopping.
 _IMPACT_MIN = 256
 # Early stopping first reads this many of each long list's best postings, for a floor.
@@ -98,6 +101,7 @@ class _Prepared(NamedTuple):
 
     contributions: list[np.ndarray]
     impact: list[dict[int, _Impact]]
+    maxima: list[np.ndarray]
     keys: np.ndarray | None
 
 
@@ -237,7 +241,7 @@ class SentenceIndex:
             found = self._pruned_top(self._lists(hits), k)
             if found is not None:
                 return found
-        return self._exhaustive_top(hits, matched, k)
+        return self._exhaustive_top(hits, matched, total, k)
 
     def _make_lookups(self) -> list[_Lookup]:
         lookups = [
@@ -304,6 +308,7 @@ class SentenceIndex:
                 for impact in each.values()
                 for array in impact
             )
+            own += sum(m.nbytes for m in self._prepared.maxima)
             if self._prepared.keys is not None:
                 own += self._prepared.keys.nbytes
         return own + sum(segment.nbytes for segment in self._segments)
@@ -319,7 +324,7 @@ class SentenceIndex:
         if self._prepared is not None or self._empty:
             return
         union_df = self._union_df()
-        contributions, impacts = [], []
+        contributions, impacts, maxima = [], [], []
         for segment, df in zip(self._segments, union_df, strict=True):
             postings = segment.postings
             idf_of_term = self._idf_array(df)
@@ -328,6 +333,7 @@ class SentenceIndex:
             if segment.dead is not None:
                 values[segment.dead[postings.rows]] = 0.0
             contributions.append(values)
+            maxima.append(_list_maxima(values, postings.indptr))
             impact: dict[int, _Impact] = {}
             indptr = postings.indptr
             for local in np.flatnonzero(postings.df > _IMPACT_MIN).tolist():
@@ -339,12 +345,12 @@ class SentenceIndex:
                 unread[:-1] = block[order[ladder[:-1]]]
                 impact[local] = _Impact(order, ladder, unread)
             impacts.append(impact)
-        # One assignment: a query in another thread sees either none or all of it.
         # One gather per query instead of finding each row's segment (8 bytes a row).
         keys = None
         if len(self._segments) > 1:
             keys = np.concatenate([segment.order for segment in self._segments])
-        self._prepared = _Prepared(contributions, impacts, keys)
+        # One assignment: a query in another thread sees either none or all of it.
+        self._prepared = _Prepared(contributions, impacts, maxima, keys)
 
     def _union_df(self) -> list[np.ndarray]:
         """Per segment, the document frequency over the whole union of each local term."""
@@ -430,11 +436,12 @@ class SentenceIndex:
     # -- top-k -----------------------------------------------------------------------------
 
     def _exhaustive_top(
-        self, hits: list[_Hit], matched: int, k: int
+        self, hits: list[_Hit], matched: int, total: int, k: int
     ) -> list[tuple[Sentence, float]]:
         """Score every touched posting (summing in query order), then pick the top k.
 
-        `matched` query terms have postings: a row is in at most that many of the hits.
+        `matched` query terms have postings: a row is in at most that many of the hits,
+        which hold `total` postings.
         """
         prepared = self._prepared
         lookups = self._lookups
@@ -450,6 +457,9 @@ class SentenceIndex:
             offset = lookups[hits[0][0]].offset
             rows = row_parts[0]
             return self._best(rows + offset if offset else rows, value_parts[0], k, 1)
+        large = self._rows >= _SCRATCH_ROWS
+        if large and total >= _LIST_BY_LIST and prepared is not None:
+            return self._accumulated_top(hits, matched, row_parts, value_parts, k)
         at = np.concatenate(row_parts)
         if len(lookups) > 1:
             # Local rows to global ones in one pass, not one small array per hit.
@@ -458,7 +468,7 @@ class SentenceIndex:
         values = np.concatenate(value_parts)
         # Both add each row's contributions one by one in the order given (query order) to
         # 0.0, exactly as rank-bm25 adds term by term (adding 0.0 elsewhere changes nothing).
-        if self._rows < _SCRATCH_ROWS:
+        if not large:
             scores = np.bincount(at, values)[at]  # its zeroed array is small: fresh is cheap
         else:
             accumulator = self._accumulator()
@@ -467,6 +477,52 @@ class SentenceIndex:
             self._release(accumulator, at)
         if len(at) > _FLOOR_MIN:
             at, scores = _above_floor(at, scores, [len(rows) for rows in row_parts], k)
+        return self._best(at, scores, k, matched)
+
+    def _accumulated_top(
+        self,
+        hits: list[_Hit],
+        matched: int,
+        row_parts: list[np.ndarray],
+        value_parts: list[np.ndarray],
+        k: int,
+    ) -> list[tuple[Sentence, float]]:
+        """`_exhaustive_top` for many postings in a large index: list by list, no copies.
+
+        Lists are added in query order, as rank-bm25 adds them. The k-th best full score
+        among one list's rows is a floor under the k-th best overall; a sentence found only
+        in lists whose largest contributions add up to less than it cannot be in the top k,
+        so those lists (common terms: most postings) are left out of the selection.
+        """
+        lookups = self._lookups
+        prepared = self._prepared
+        assert lookups is not None and prepared is not None
+        parts = []
+        for (number, local, _, _, _), rows, values in zip(
+            hits, row_parts, value_parts, strict=True
+        ):
+            offset = lookups[number].offset
+            parts.append((rows + offset if offset else rows, values, local, number))
+        accumulator = self._accumulator()
+        for position, (rows, values, _, _) in enumerate(parts):
+            if position == 0:
+                accumulator[rows] = values  # 0.0 + x is x: contributions are never -0.0
+            else:
+                np.add.at(accumulator, rows, values)  # each list's rows are distinct
+        floor_list = min(parts, key=_length)
+        theta = None
+        if len(floor_list[0]) >= k:
+            theta = _kth_largest(accumulator[floor_list[0]], k)
+        skipped = _skippable(parts, prepared.maxima, theta) if theta is not None else set()
+        kept = [rows for position, (rows, *_) in enumerate(parts) if position not in skipped]
+        at = np.concatenate(kept) if len(kept) > 1 else kept[0]
+        scores = accumulator[at]
+        for rows, *_ in parts:
+            accumulator[rows] = 0.0
+        self._scratch.scores = accumulator
+        if theta is not None:
+            keep = (scores >= theta).nonzero()[0]
+            at, scores = at[keep], scores[keep]
         return self._best(at, scores, k, matched)
 
     def _pruned_top(self, lists: list[_List], k: int) -> list[tuple[Sentence, float]] | None:
@@ -667,6 +723,44 @@ def _above_floor(
     piece = scores[start : start + lengths[shortest]]
     keep = (scores >= _kth_largest(piece, k)).nonzero()[0]
     return at[keep], scores[keep]
+
+
+def _length(part: tuple[np.ndarray, ...]) -> int:
+    return len(part[0])
+
+
+def _skippable(
+    parts: list[tuple[np.ndarray, np.ndarray, int, int]],
+    maxima: list[np.ndarray],
+    theta: float,
+) -> set[int]:
+    """Lists (by position) whose largest contributions, summed in query order, stay below theta.
+
+    Float addition is monotonic, so that sum bounds the score of any sentence found only in
+    those lists, whichever of them it is in. The weakest lists are taken first.
+    """
+    tops = [float(maxima[number][local]) for _, _, local, number in parts]
+    skipped: set[int] = set()
+    for position in sorted(range(len(parts)), key=tops.__getitem__):
+        trial = skipped | {position}
+        bound = 0.0
+        for each in sorted(trial):
+            bound += tops[each]
+        if bound >= theta:
+            break
+        skipped = trial
+    # Never all: theta is a sentence's score, so the sum of every list's maximum reaches it.
+    return skipped if len(skipped) < len(parts) else set()
+
+
+def _list_maxima(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+    """The largest contribution in each term's list (0.0 for a term without postings)."""
+    maxima = np.zeros(len(indptr) - 1, dtype=np.float64)
+    starts = indptr[:-1]
+    present = (indptr[1:] > starts).nonzero()[0]
+    if len(present):
+        maxima[present] = np.maximum.reduceat(values, starts[present])
+    return maxima
 
 
 def _kth_largest(values: np.ndarray, k: int) -> np.float64:

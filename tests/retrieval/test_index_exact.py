@@ -138,6 +138,46 @@ def test_long_posting_lists_take_the_pruned_paths_and_stay_exact(monkeypatch, ex
         assert_exact(index, bm25, query, rng.choice([1, 3, 5, 10, 20]))
 
 
+@pytest.mark.parametrize("list_by_list", [16, 1 << 30])
+def test_large_index_paths_stay_exact_in_one_segment_and_in_several(monkeypatch, list_by_list):
+    # The thread's accumulator, and scoring list by list with weak lists left out of the
+    # selection, start at sizes a test does not build: lower the thresholds instead.
+    monkeypatch.setattr(index_module, "_SCRATCH_ROWS", 64)
+    monkeypatch.setattr(index_module, "_LIST_BY_LIST", list_by_list)
+    rng = random.Random(5)
+    words = [f"t{i}" for i in range(300)]
+    weights = [1 / (i + 1) for i in range(300)]
+    corpus = [rng.choices(words, weights, k=rng.randint(1, 12)) for _ in range(3000)]
+    sentences = make_sentences(corpus, per_document=20)
+    single = SentenceIndex(sentences, corpus)
+    # The same collection as three segments (documents shuffled among them), one document
+    # removed: the reference is rank-bm25 over the live sentences, in document order.
+    documents = sorted({s.document.id for s in sentences})
+    rng.shuffle(documents)
+    groups = [set(documents[i::3]) for i in range(3)]
+    segments = [
+        Segment.build(
+            [s for s in sentences if s.document.id in group],
+            [t for s, t in zip(sentences, corpus, strict=True) if s.document.id in group],
+        )
+        for group in groups
+    ]
+    removed = documents[0]
+    segments = [segment.without(removed) for segment in segments]
+    several = SentenceIndex.from_segments(segments)
+    several.prepare()
+    live = [i for i, s in enumerate(sentences) if s.document.id != removed]
+    bm25_all = BM25Okapi(corpus)
+    bm25_live = BM25Okapi([corpus[i] for i in live])
+    for turn in range(60):
+        pool = words[:20] if turn % 2 else words
+        query = rng.choices(pool, weights[: len(pool)], k=rng.randint(1, 6))
+        k = rng.choice([1, 5, 20])
+        assert_exact(single, bm25_all, query, k)
+        got = [(s.id, v) for s, v in several.search(query, k)]
+        assert got == [(live[i], v) for i, v in expected_top(bm25_live, query, k)], query
+
+
 def test_segments_with_removals_and_merges_equal_one_fresh_collection():
     rng = random.Random(7)
     next_id = 0
