@@ -160,6 +160,7 @@ class SentenceIndex:
         self._prepared: _Prepared | None = None
         self._scratch = threading.local()
         self._sentences: list[Sentence] | None = None
+        self._sentence_lists = [segment.sentences for segment in self._segments]
         self._lookups: list[_Lookup] | None = None
 
     # -- the public surface ----------------------------------------------------------------
@@ -497,28 +498,40 @@ class SentenceIndex:
         lookups = self._lookups
         prepared = self._prepared
         assert lookups is not None and prepared is not None
-        parts = []
-        for (number, local, _, _, _), rows, values in zip(
-            hits, row_parts, value_parts, strict=True
-        ):
-            offset = lookups[number].offset
-            parts.append((rows + offset if offset else rows, values, local, number))
         accumulator = self._accumulator()
-        for position, (rows, values, _, _) in enumerate(parts):
+        # Each segment's part of the accumulator as a view: its local rows need no offset.
+        views = {
+            number: accumulator[lookups[number].offset :][: lookups[number].size]
+            for number in {hit[0] for hit in hits}
+        }
+        tops = []
+        for position, ((number, local, *_), rows, values) in enumerate(
+            zip(hits, row_parts, value_parts, strict=True)
+        ):
             if position == 0:
-                accumulator[rows] = values  # 0.0 + x is x: contributions are never -0.0
+                views[number][rows] = values  # 0.0 + x is x: contributions are never -0.0
             else:
-                np.add.at(accumulator, rows, values)  # each list's rows are distinct
-        floor_list = min(parts, key=_length)
+                np.add.at(views[number], rows, values)  # each list's rows are distinct
+            tops.append(prepared.maxima[number].item(local))
+        # The floor comes from the shortest list that has k sentences (any would do).
         theta = None
-        if len(floor_list[0]) >= k:
-            theta = _kth_largest(accumulator[floor_list[0]], k)
-        skipped = _skippable(parts, prepared.maxima, theta) if theta is not None else set()
-        kept = [rows for position, (rows, *_) in enumerate(parts) if position not in skipped]
+        floor = min(
+            (i for i, rows in enumerate(row_parts) if len(rows) >= k),
+            key=lambda i: len(row_parts[i]),
+            default=None,
+        )
+        if floor is not None:
+            theta = _kth_largest(views[hits[floor][0]][row_parts[floor]], k)
+        skipped = _skippable(tops, theta) if theta is not None else set()
+        kept = [
+            rows + lookups[hit[0]].offset if lookups[hit[0]].offset else rows
+            for position, (hit, rows) in enumerate(zip(hits, row_parts, strict=True))
+            if position not in skipped
+        ]
         at = np.concatenate(kept) if len(kept) > 1 else kept[0]
         scores = accumulator[at]
-        for rows, *_ in parts:
-            accumulator[rows] = 0.0
+        for hit, rows in zip(hits, row_parts, strict=True):
+            views[hit[0]][rows] = 0.0
         self._scratch.scores = accumulator
         if theta is not None:
             keep = (scores >= theta).nonzero()[0]
@@ -643,10 +656,12 @@ class SentenceIndex:
             found: list[tuple[Sentence, float]] = []
             last = -1
             for negative, row in ranked:
-                if negative >= 0.0 or len(found) == k:
-                    break
                 if row != last:  # repeats of a row are adjacent: same score, same row
+                    if negative >= 0.0:
+                        break
                     found.append((sentences[row], -negative))
+                    if len(found) == k:
+                        break
                     last = row
             return found
         prepared = self._prepared
@@ -663,13 +678,16 @@ class SentenceIndex:
             ranked = iter(sorted(ranked))
         found = []
         last = -1
-        offsets, segments = self._offsets, self._segments
+        offsets = self._offsets
+        lists = self._sentence_lists
         for negative, _, row in ranked:
-            if negative >= 0.0 or len(found) == k:
-                break
             if row != last:  # repeats of a row are adjacent: same score, same key
+                if negative >= 0.0:
+                    break
                 number = bisect.bisect_right(offsets, row) - 1
-                found.append((segments[number].sentences[row - offsets[number]], -negative))
+                found.append((lists[number][row - offsets[number]], -negative))
+                if len(found) == k:
+                    break
                 last = row
         return found
 
@@ -713,11 +731,15 @@ def _above_floor(
     """The entries that can be in the top k: a cheap cut before the exact selection.
 
     `at` is lists of these lengths one after the other. The k-th best full score among one
-    list's (distinct) rows is a floor under the k-th best overall; the shortest list is
-    cheapest to take it from.
+    list's (distinct) rows is a floor under the k-th best overall; the shortest list with k
+    rows is cheapest to take it from.
     """
-    shortest = min(range(len(lengths)), key=lengths.__getitem__)
-    if lengths[shortest] < k:
+    shortest = min(
+        (i for i, length in enumerate(lengths) if length >= k),
+        key=lengths.__getitem__,
+        default=None,
+    )
+    if shortest is None:
         return at, scores
     start = sum(lengths[:shortest])
     piece = scores[start : start + lengths[shortest]]
@@ -725,32 +747,23 @@ def _above_floor(
     return at[keep], scores[keep]
 
 
-def _length(part: tuple[np.ndarray, ...]) -> int:
-    return len(part[0])
-
-
-def _skippable(
-    parts: list[tuple[np.ndarray, np.ndarray, int, int]],
-    maxima: list[np.ndarray],
-    theta: float,
-) -> set[int]:
+def _skippable(tops: list[float], theta: float) -> set[int]:
     """Lists (by position) whose largest contributions, summed in query order, stay below theta.
 
     Float addition is monotonic, so that sum bounds the score of any sentence found only in
     those lists, whichever of them it is in. The weakest lists are taken first.
     """
-    tops = [float(maxima[number][local]) for _, _, local, number in parts]
     skipped: set[int] = set()
-    for position in sorted(range(len(parts)), key=tops.__getitem__):
+    for position in sorted(range(len(tops)), key=tops.__getitem__):
         trial = skipped | {position}
         bound = 0.0
-        for each in sorted(trial):
+        for each in sorted(trial):  # not sum(): newer Pythons compensate its rounding
             bound += tops[each]
         if bound >= theta:
             break
         skipped = trial
     # Never all: theta is a sentence's score, so the sum of every list's maximum reaches it.
-    return skipped if len(skipped) < len(parts) else set()
+    return skipped if len(skipped) < len(tops) else set()
 
 
 def _list_maxima(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
