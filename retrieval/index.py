@@ -210,6 +210,11 @@ class SentenceIndex:
         # Small queries spend most of their time here and in the selection, not in numpy's
         # work on postings: the loops keep to plain tuples, ints and bound methods.
         lookups = self._lookups if self._lookups is not None else self._make_lookups()
+        prepared = self._prepared
+        if len(lookups) == 1 and prepared is not None and self._rows < _SCRATCH_ROWS:
+            found = self._small_top(query, k, lookups[0], prepared.contributions[0])
+            if found is not None:
+                return found
         hits: list[_Hit] = []
         total = 0
         if len(lookups) == 1:
@@ -238,11 +243,45 @@ class SentenceIndex:
         if not hits:
             return []
         limit = _EXHAUSTIVE_MAX if self._rows < _UNCACHED_ROWS else _EXHAUSTIVE_MAX // 2
-        if total > limit and self._prepared is not None:
+        if total > limit and prepared is not None:
             found = self._pruned_top(self._lists(hits), k)
             if found is not None:
                 return found
         return self._exhaustive_top(hits, matched, total, k)
+
+    def _small_top(
+        self, query: Sequence[str], k: int, lookup: _Lookup, contributions: np.ndarray
+    ) -> list[tuple[Sentence, float]] | None:
+        """`search` in a small prepared index of one segment (None: too many postings).
+
+        The common case, where a query's fixed costs are most of its time: the postings are
+        sliced as they are found, and summed with one np.bincount, whose fresh zeroed array
+        is cheap at this size. np.bincount adds each row's contributions one by one in the
+        order given (query order) to 0.0, exactly as rank-bm25 adds term by term.
+        """
+        get, indptr, rows = lookup.get, lookup.indptr, lookup.rows
+        row_parts, value_parts = [], []
+        total = 0
+        for term in query:
+            local = get(term)
+            if local is not None:
+                start, end = indptr[local], indptr[local + 1]
+                if start != end:  # a merge can leave a term of removed rows without any
+                    row_parts.append(rows[start:end])
+                    value_parts.append(contributions[start:end])
+                    total += end - start
+        if total > _EXHAUSTIVE_MAX:
+            return None
+        if not row_parts:
+            return []
+        sentences = self._sentence_lists[0]
+        if len(row_parts) == 1:
+            return _top_in_segment(row_parts[0], value_parts[0], k, 1, sentences)
+        at = np.concatenate(row_parts)
+        scores = np.bincount(at, np.concatenate(value_parts))[at]
+        if total > _FLOOR_MIN:
+            at, scores = _above_floor(at, scores, [len(part) for part in row_parts], k)
+        return _top_in_segment(at, scores, k, len(row_parts), sentences)
 
     def _make_lookups(self) -> list[_Lookup]:
         lookups = [
@@ -641,29 +680,12 @@ class SentenceIndex:
         A row may appear up to `repeats` times (once per list), always with its full score,
         so the best k * repeats entries hold the best k distinct rows.
         """
+        if len(self._segments) == 1:
+            return _top_in_segment(at, scores, k, repeats, self._sentence_lists[0])
         wanted = k * repeats
         if len(at) > 2 * wanted:
             keep = (scores >= _kth_largest(scores, wanted)).nonzero()[0]
             at, scores = at[keep], scores[keep]
-        if len(self._segments) == 1:
-            # Rows follow order keys within a segment (Segment keeps them sorted).
-            if len(at) > _PYTHON_SORT:
-                order = np.lexsort((at, -scores))
-                ranked = zip((-scores[order]).tolist(), at[order].tolist(), strict=True)
-            else:
-                ranked = iter(sorted(zip((-scores).tolist(), at.tolist(), strict=True)))
-            sentences = self._segments[0].sentences
-            found: list[tuple[Sentence, float]] = []
-            last = -1
-            for negative, row in ranked:
-                if row != last:  # repeats of a row are adjacent: same score, same row
-                    if negative >= 0.0:
-                        break
-                    found.append((sentences[row], -negative))
-                    if len(found) == k:
-                        break
-                    last = row
-            return found
         prepared = self._prepared
         if prepared is not None and prepared.keys is not None:
             keys = prepared.keys[at]
@@ -723,6 +745,38 @@ class SentenceIndex:
 
 def _global(rows: np.ndarray, offset: int) -> np.ndarray:
     return rows + offset if offset else rows
+
+
+def _top_in_segment(
+    at: np.ndarray, scores: np.ndarray, k: int, repeats: int, sentences: Sequence[Sentence]
+) -> list[tuple[Sentence, float]]:
+    """`SentenceIndex._best` within one segment, where rows follow order keys."""
+    wanted = k * repeats
+    count = len(at)
+    if count > 2 * wanted:
+        copy = scores.copy()  # the k-th largest, as _kth_largest finds it, without the call
+        if count <= _SORT_SELECT:
+            copy.sort()
+        else:
+            copy.partition(count - wanted)
+        keep = (scores >= copy[count - wanted]).nonzero()[0]
+        at, scores = at[keep], scores[keep]
+    if len(at) > _PYTHON_SORT:
+        order = np.lexsort((at, -scores))
+        ranked = list(zip((-scores[order]).tolist(), at[order].tolist(), strict=True))
+    else:
+        ranked = sorted(zip((-scores).tolist(), at.tolist(), strict=True))
+    found: list[tuple[Sentence, float]] = []
+    last = -1
+    for negative, row in ranked:
+        if row != last:  # repeats of a row are adjacent: same score, same row
+            if negative >= 0.0:
+                break
+            found.append((sentences[row], -negative))
+            if len(found) == k:
+                break
+            last = row
+    return found
 
 
 def _above_floor(
