@@ -183,17 +183,24 @@ async def add_files(
     """Add files to a scope, yielding each one's outcome in file order as it is stored.
 
     Files are prepared in the pool's workers, or one by one in a thread without a pool. A file
-    that cannot be read, is refused or is a duplicate gets an error and the rest carry on;
-    each document is committed on its own, so stopping halfway keeps every file stored so far.
+    that cannot be read, is refused or is a duplicate gets an error and the rest carry on.
+    Without a pool each document is committed on its own; with one, consecutive files are
+    committed together, a group of them all or nothing (see Library.add_prepared_many), and
+    their outcomes are yielded once it is committed. Either way, stopping halfway keeps every
+    file reported as stored, and never a file without the ones before it.
     """
-    async with library.merges_deferred(scope):
-        if pool is None:
+    if pool is None:
+        # Each document is a small segment: merged many at a time, not after every few adds.
+        async with library.merges_deferred(scope):
             for path in files:
                 yield await _add_in_thread(library, scope, path, added_by)
-        else:
-            async with aclosing(_add_with_pool(library, scope, files, added_by, pool)) as added:
-                async for outcome in added:
-                    yield outcome
+    else:
+        # Each group is a segment of thousands of sentences: the usual merges suit them, and
+        # running while the workers prepare the next files, they leave few segments to index
+        # at the end (deferred, they would all be merged or indexed after the last file).
+        async with aclosing(_add_with_pool(library, scope, files, added_by, pool)) as added:
+            async for outcome in added:
+                yield outcome
 
 
 async def _add_with_pool(
