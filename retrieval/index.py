@@ -15,6 +15,7 @@ when they are not worth it, the contributions of the touched postings are comput
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -56,6 +57,8 @@ _LADDER_COMBINATIONS = 1024
 _PYTHON_SORT = 64
 # Up to this many values, the k-th largest is found by sorting them all, not partitioning.
 _SORT_SELECT = 512
+# A cost no depth combination reaches: the ones whose bound is not below theta.
+_NEVER = np.iinfo(np.int64).max
 
 
 class _Impact(NamedTuple):
@@ -875,25 +878,31 @@ def _depths(lists: list[_List], theta: float) -> list[int] | None:
         if each.impact is not None:
             by_segment.setdefault(each.offset, []).append(number)
     for members in by_segment.values():  # in query order, as search lists them
-        ladders = [lists[number].impact for number in members]
-        while math.prod(len(each.ladder) for each in ladders) > _LADDER_COMBINATIONS:
+        impacts = [lists[number].impact for number in members]
+        ladders = [(each.ladder, each.unread) for each in impacts if each is not None]
+        while math.prod(len(ladder) for ladder, _ in ladders) > _LADDER_COMBINATIONS:
             # Too many combinations: every other step of the longest ladder, ends kept.
-            i = max(range(len(ladders)), key=lambda i: len(ladders[i].ladder))
-            if len(ladders[i].ladder) <= 2:
+            i = max(range(len(ladders)), key=lambda i: len(ladders[i][0]))
+            ladder, unread = ladders[i]
+            if len(ladder) <= 2:
                 return None
-            keep = np.r_[0 : len(ladders[i].ladder) - 1 : 2, len(ladders[i].ladder) - 1]
-            ladders[i] = _Impact(ladders[i].order, ladders[i].ladder[keep], ladders[i].unread[keep])
-        bound = ladders[0].unread
-        read = ladders[0].ladder
-        for each in ladders[1:]:
-            bound = np.add.outer(bound, each.unread)
-            read = np.add.outer(read, each.ladder)
-        cost = np.where(bound < theta, read, np.iinfo(np.int64).max)
-        flat = int(np.argmin(cost))
-        for number, each in zip(members[::-1], ladders[::-1], strict=True):
-            flat, step = divmod(flat, len(each.ladder))
-            depths[number] = int(each.ladder[step])
+            keep = _every_other(len(ladder))
+            ladders[i] = (ladder[keep], unread[keep])
+        read, bound = ladders[0]
+        for ladder, unread in ladders[1:]:
+            bound = np.add.outer(bound, unread)
+            read = np.add.outer(read, ladder)
+        flat = int(np.where(bound < theta, read, _NEVER).argmin())
+        for number, (ladder, _) in zip(members[::-1], ladders[::-1], strict=True):
+            flat, step = divmod(flat, len(ladder))
+            depths[number] = int(ladder[step])
     return depths
+
+
+@functools.cache
+def _every_other(length: int) -> np.ndarray:
+    """Positions of every other step of a ladder this long, its ends kept."""
+    return np.array([*range(0, length - 1, 2), length - 1], dtype=np.intp)
 
 
 def _ladder(length: int) -> np.ndarray:
