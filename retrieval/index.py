@@ -99,13 +99,16 @@ _Hit = tuple[int, int, int, int, str]
 class _Prepared(NamedTuple):
     """Per segment: every posting's contribution, and long lists' order by contribution.
 
-    With several segments, also every row's order key (ties between segments go by it).
+    With several segments, ties between them go by order keys: when the rows follow order
+    keys across segments too (as when each segment's documents all come after the previous
+    segment's), every row's sentence, so rows alone decide; otherwise every row's order key.
     """
 
     contributions: list[np.ndarray]
     impact: list[dict[int, _Impact]]
     maxima: list[np.ndarray]
     keys: np.ndarray | None
+    sentences: list[Sentence] | None
 
 
 class SentenceIndex:
@@ -354,6 +357,8 @@ class SentenceIndex:
             own += sum(m.nbytes for m in self._prepared.maxima)
             if self._prepared.keys is not None:
                 own += self._prepared.keys.nbytes
+            if self._prepared.sentences is not None:
+                own += 8 * len(self._prepared.sentences)  # the list's references
         return own + sum(segment.nbytes for segment in self._segments)
 
     # -- precomputation --------------------------------------------------------------------
@@ -388,12 +393,14 @@ class SentenceIndex:
                 unread[:-1] = block[order[ladder[:-1]]]
                 impact[local] = _Impact(order, ladder, unread)
             impacts.append(impact)
-        # One gather per query instead of finding each row's segment (8 bytes a row).
-        keys = None
+        # Either way 8 bytes a row, and no search for each row's segment per query.
+        keys, sentences = None, None
         if len(self._segments) > 1:
             keys = np.concatenate([segment.order for segment in self._segments])
+            if bool((keys[1:] > keys[:-1]).all()):
+                keys, sentences = None, [s for each in self._sentence_lists for s in each]
         # One assignment: a query in another thread sees either none or all of it.
-        self._prepared = _Prepared(contributions, impacts, maxima, keys)
+        self._prepared = _Prepared(contributions, impacts, maxima, keys, sentences)
 
     def _union_df(self) -> list[np.ndarray]:
         """Per segment, the document frequency over the whole union of each local term."""
@@ -685,11 +692,13 @@ class SentenceIndex:
         """
         if len(self._segments) == 1:
             return _top_in_segment(at, scores, k, repeats, self._sentence_lists[0])
+        prepared = self._prepared
+        if prepared is not None and prepared.sentences is not None:
+            return _top_in_segment(at, scores, k, repeats, prepared.sentences)
         wanted = k * repeats
         if len(at) > 2 * wanted:
             keep = (scores >= _kth_largest(scores, wanted)).nonzero()[0]
             at, scores = at[keep], scores[keep]
-        prepared = self._prepared
         if prepared is not None and prepared.keys is not None:
             keys = prepared.keys[at]
         else:
@@ -753,7 +762,7 @@ def _global(rows: np.ndarray, offset: int) -> np.ndarray:
 def _top_in_segment(
     at: np.ndarray, scores: np.ndarray, k: int, repeats: int, sentences: Sequence[Sentence]
 ) -> list[tuple[Sentence, float]]:
-    """`SentenceIndex._best` within one segment, where rows follow order keys."""
+    """`SentenceIndex._best` where rows follow order keys (within a segment they do)."""
     wanted = k * repeats
     count = len(at)
     if count > 2 * wanted:

@@ -150,22 +150,27 @@ def test_large_index_paths_stay_exact_in_one_segment_and_in_several(monkeypatch,
     corpus = [rng.choices(words, weights, k=rng.randint(1, 12)) for _ in range(3000)]
     sentences = make_sentences(corpus, per_document=20)
     single = SentenceIndex(sentences, corpus)
-    # The same collection as three segments (documents shuffled among them), one document
-    # removed: the reference is rank-bm25 over the live sentences, in document order.
+    # The same collection as three segments, one document removed: the reference is
+    # rank-bm25 over the live sentences, in document order. Documents shuffled among the
+    # segments, and in runs (the rows then follow document order across segments too).
     documents = sorted({s.document.id for s in sentences})
-    rng.shuffle(documents)
-    groups = [set(documents[i::3]) for i in range(3)]
-    segments = [
-        Segment.build(
-            [s for s in sentences if s.document.id in group],
-            [t for s, t in zip(sentences, corpus, strict=True) if s.document.id in group],
-        )
-        for group in groups
-    ]
-    removed = documents[0]
-    segments = [segment.without(removed) for segment in segments]
-    several = SentenceIndex.from_segments(segments)
-    several.prepare()
+    shuffled = rng.sample(documents, len(documents))
+    removed = shuffled[0]
+    several = []
+    for groups in (
+        [set(shuffled[i::3]) for i in range(3)],
+        [set(documents[: len(documents) // 3]), set(documents[len(documents) // 3 :])],
+    ):
+        segments = [
+            Segment.build(
+                [s for s in sentences if s.document.id in group],
+                [t for s, t in zip(sentences, corpus, strict=True) if s.document.id in group],
+            ).without(removed)
+            for group in groups
+        ]
+        index = SentenceIndex.from_segments(segments)
+        index.prepare()
+        several.append(index)
     live = [i for i, s in enumerate(sentences) if s.document.id != removed]
     bm25_all = BM25Okapi(corpus)
     bm25_live = BM25Okapi([corpus[i] for i in live])
@@ -174,8 +179,9 @@ def test_large_index_paths_stay_exact_in_one_segment_and_in_several(monkeypatch,
         query = rng.choices(pool, weights[: len(pool)], k=rng.randint(1, 6))
         k = rng.choice([1, 5, 20])
         assert_exact(single, bm25_all, query, k)
-        got = [(s.id, v) for s, v in several.search(query, k)]
-        assert got == [(live[i], v) for i, v in expected_top(bm25_live, query, k)], query
+        want = [(live[i], v) for i, v in expected_top(bm25_live, query, k)]
+        for index in several:
+            assert [(s.id, v) for s, v in index.search(query, k)] == want, query
 
 
 def test_segments_with_removals_and_merges_equal_one_fresh_collection():
