@@ -436,8 +436,9 @@ def write_report(
                 (
                     "bulk",
                     f"bulk: `verbatim docs add <folder>` ({ingested['workers']:.0f} worker "
-                    f"processes, started by {ingested['start_method']}, prepare; this one "
-                    "stores and indexes in order; from starting the workers)",
+                    f"processes, started by {ingested['start_method']}, prepare batches of "
+                    "files; this one stores them in file order, a group of files per "
+                    "transaction, one index segment per group; from starting the workers)",
                 ),
                 ("one_by_one", "file by file: `Library.add_document` (a Discord upload)"),
             )
@@ -511,13 +512,15 @@ def write_report(
         "- Build at 1M: about 4-5 s on this machine (mapping 9M tokens to ids in Python is "
         "about half of it; one stable radix sort by term gives the postings); a busy machine "
         "doubles it.",
-        "- Ingest and the 1,000-sentence add: a document is extracted, split and analyzed in "
-        "one thread hop, stored with its terms in one transaction, and indexed from those "
-        "terms. Sentence splitting (Punkt) and the analyzer (Snowball) run at 40-55k "
-        "sentences/s each on one core here and are most of it; the store write (with the terms "
-        "cache) and the background merges of small segments make the rest. A document is "
-        "prepared on one core: 20,000 sentences/s would need both cores (processes), which "
-        "this run does not use.",
+        "- Ingest: `verbatim docs add <folder>` prepares files (extract, split, analyze, "
+        "postings) in one worker process per core, a batch of consecutive files per hand-off; "
+        "this process stores the prepared files in file order a group at a time (about "
+        "2,000-5,000 sentences per transaction, a handful of trips to SQLite's thread per "
+        "group, not per file) and indexes each group as one segment. Sentence splitting "
+        "(Punkt) and the analyzer (Snowball), 40-55k sentences/s each on one core here, are "
+        "most of the CPU; storing, indexing and receiving are about a quarter of it. The "
+        "1,000-sentence add: a document is extracted, split and analyzed in one thread hop, "
+        "stored with its terms in one transaction, and indexed from those terms.",
         "- Answer path: throughput is measured with 8 askers, as a bot with many members "
         "sees it: questions that arrive while others are being answered go to the answering "
         "thread together and are logged in one INSERT (`bot/batching.py`). One asker waiting "
