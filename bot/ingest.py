@@ -2,11 +2,13 @@
 
 Preparing a document (extract, split, analyze, build its postings) is pure CPU work and most
 of an add; storing and indexing it must happen in the process that owns the store and the
-indexes. So files go to a process pool (one worker per core, each with its own analyzer) and
-come back as PreparedDocuments, which this process hands to Library.add_prepared in file
-order: the same duplicate refusal, one transaction per document, the scope's change lock, and
-the same document ids, sentences and terms as adding the files one by one. A single long file
-has its paragraphs split and analyzed by the workers instead (add_large_file).
+indexes. So files go to a process pool (one worker per core, each with its own analyzer), a
+batch of consecutive files at a time, and come back as PreparedDocuments, which this process
+hands to Library.add_prepared_many in file order, a group of them per transaction: the same
+duplicate refusal, the scope's change lock, and the same document ids, sentences, terms and
+answers as adding the files one by one, for a few trips to the store per group instead of a
+few per file. A single long file has its paragraphs split and analyzed by the workers instead
+(add_large_file).
 """
 
 from __future__ import annotations
