@@ -400,7 +400,7 @@ class SentenceIndex:
         if len(self._segments) > 1:
             keys = np.concatenate([segment.order for segment in self._segments])
             if bool((keys[1:] > keys[:-1]).all()):
-                keys, sentences = None, [s for each in self._sentence_lists for s in each]
+                keys, sentences = None, list(itertools.chain(*self._sentence_lists))
         # One assignment: a query in another thread sees either none or all of it.
         self._prepared = _Prepared(contributions, impacts, maxima, keys, sentences)
 
