@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import aclosing, contextmanager, suppress
+from contextlib import aclosing, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -46,6 +46,8 @@ POOL_MIN_BYTES = 1_000_000
 # as storing a small file, so small files travel together.
 _BATCH_BYTES = 64_000
 _BATCH_FILES = 16
+# Near the end a batch holds at most 1/(this x workers) of the bytes left.
+_END_BATCHES_PER_WORKER = 2
 # Batches handed to the pool ahead of the ones being stored, per worker: enough to keep every
 # worker busy while this process stores, few enough that prepared documents do not pile up.
 _AHEAD_PER_WORKER = 4
@@ -208,7 +210,7 @@ async def add_files(
 async def _add_with_pool(
     library: Library, scope: int, files: Sequence[Path], added_by: str, pool: PreparePool
 ) -> AsyncIterator[FileOutcome]:
-    batches = iter(_batches(files))
+    batches = iter(_batches(files, pool.workers))
     ahead: deque[tuple[list[Path], Future[list[PreparedDocument | _Refused]]]] = deque()
     # Prepared files not stored yet, in file order, and their sentences.
     ready: deque[tuple[Path, PreparedDocument | _Refused]] = deque()
@@ -271,19 +273,33 @@ async def _add_with_pool(
             yield await _add_in_thread(library, scope, path, added_by)
 
 
-def _batches(files: Sequence[Path]) -> Iterator[list[Path]]:
-    """Consecutive files in batches for one worker each (see _BATCH_BYTES)."""
+def _batches(files: Sequence[Path], workers: int) -> Iterator[list[Path]]:
+    """Consecutive files in batches for one worker each (see _BATCH_BYTES).
+
+    Near the end batches get smaller (at most a share of what is left), so the workers finish
+    together instead of one preparing a last large batch while the other waits.
+    """
+    sizes = [_size(path) for path in files]
+    remaining = sum(sizes)
     batch: list[Path] = []
     size = 0
-    for path in files:
+    for path, file_size in zip(files, sizes, strict=True):
         batch.append(path)
-        with suppress(OSError):  # reported when the worker reads it
-            size += path.stat().st_size
-        if size >= _BATCH_BYTES or len(batch) >= _BATCH_FILES:
+        size += file_size
+        limit = min(_BATCH_BYTES, remaining // (_END_BATCHES_PER_WORKER * workers))
+        if size >= limit or len(batch) >= _BATCH_FILES:
             yield batch
+            remaining -= size
             batch, size = [], 0
     if batch:
         yield batch
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # reported when the worker reads it
 
 
 def _ready(future: Future[PreparedDocument | _Refused]) -> bool:
