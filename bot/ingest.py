@@ -302,7 +302,7 @@ def _size(path: Path) -> int:
         return 0  # reported when the worker reads it
 
 
-def _ready(future: Future[PreparedDocument | _Refused]) -> bool:
+def _ready(future: Future[list[PreparedDocument | _Refused]]) -> bool:
     """Whether a worker's answer is in (an exception, such as a dead pool's, is not)."""
     return future.done() and not future.cancelled() and future.exception() is None
 

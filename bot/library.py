@@ -467,17 +467,7 @@ class Library:
             if len(stored) == 1:
                 await self._index_document(*stored[0])
             elif stored:
-                # One segment for the group: what their own segments merged would be.
-                parts = [
-                    Segment.of_document(
-                        DocumentRef(document.id, document.title, document.source),
-                        ids,
-                        prepared.sentences,
-                        prepared.postings,
-                    )
-                    for document, prepared, ids in stored
-                ]
-                segment = await asyncio.to_thread(Segment.merge, parts)
+                segment = await asyncio.to_thread(_group_segment, stored)
                 # New documents are in no segment yet: nothing to take out of the others.
                 self._scopes.setdefault(scope, _ScopeDocuments()).segments.append(segment)
                 self._changed(scope)
@@ -695,6 +685,21 @@ def prepare_document(
         sentences,
         Postings.build(terms),
         list(map(_cacheable, terms)),
+    )
+
+
+def _group_segment(stored: Sequence[tuple[StoredDocument, PreparedDocument, list[int]]]) -> Segment:
+    """One segment for stored documents: what their own segments merged would be."""
+    return Segment.merge(
+        [
+            Segment.of_document(
+                DocumentRef(document.id, document.title, document.source),
+                ids,
+                prepared.sentences,
+                prepared.postings,
+            )
+            for document, prepared, ids in stored
+        ]
     )
 
 
