@@ -1,9 +1,10 @@
-"""Calls that arrive while one is running go together, in one hand-off, as the next batch.
+"""Calls that arrive together, or while one is running, go together in one hand-off.
 
 Answering a question and logging it each cross to another thread (the answering thread, then
 SQLite's). A hand-off costs about as much as the work itself on a small machine, and many
 answering threads only fight over the GIL. So with many askers at once, those waiting are
-answered in one hand-off and logged in one INSERT, while a lone asker goes straight through.
+answered in one hand-off and logged in one INSERT; a lone asker waits one turn of the event
+loop (microseconds) for company, then goes through alone.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ Result = TypeVar("Result")
 
 
 class Batcher(Generic[Item, Result]):
-    """Runs `run` on one item at a time, or on all that wait (up to `limit`) at once.
+    """Runs `run` on the items that wait, up to `limit` at once, one batch at a time.
 
     `run` takes a list of items and returns one outcome per item, in order: a result, or
     the Exception that item raised (the others still get theirs). If `run` itself raises,
-    every item of that batch gets the error. One batch runs at a time: the next one is
-    whatever arrived meanwhile.
+    every item of that batch gets the error. A batch starts on the event loop's next turn,
+    so calls made in the same turn (askers woken together by the previous batch) share it;
+    the next batch is whatever arrived while one ran.
     """
 
     def __init__(
@@ -32,29 +34,16 @@ class Batcher(Generic[Item, Result]):
         self._run = run
         self._limit = limit
         self._waiting: deque[tuple[Item, asyncio.Future[Result]]] = deque()
-        self._busy = False
         self._draining: asyncio.Task[None] | None = None
 
     async def submit(self, item: Item) -> Result:
-        """The outcome of `item`: run now when idle, else in the next batch."""
-        if self._busy:
-            future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
-            self._waiting.append((item, future))
-            return await future
-        self._busy = True
-        try:
-            [outcome] = await self._run([item])
-        finally:
-            self._then_drain()
-        if isinstance(outcome, Exception):
-            raise outcome
-        return outcome
-
-    def _then_drain(self) -> None:
-        if self._waiting:
-            self._draining = asyncio.get_running_loop().create_task(self._drain())
-        else:
-            self._busy = False
+        """The outcome of `item`, run in the next batch."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Result] = loop.create_future()
+        self._waiting.append((item, future))
+        if self._draining is None:
+            self._draining = loop.create_task(self._drain())
+        return await future
 
     async def _drain(self) -> None:
         batch: list[tuple[Item, asyncio.Future[Result]]] = []
@@ -86,5 +75,4 @@ class Batcher(Generic[Item, Result]):
             for _, future in [*batch, *self._waiting]:
                 future.cancel()
             self._waiting.clear()
-            self._busy = False
             self._draining = None
