@@ -55,15 +55,35 @@ class TermTable:
         for segment in segments:
             offsets.append(offsets[-1] + len(segment))
         spans = [segment.documents for segment in segments]
+        texts = [segment.sentences for segment in segments]
         numbers, rows, before, after = [], [], [], []
+        keys, before_keys, after_keys = [], [], []
+        before_sentences: list[Sentence | None] = []
+        after_sentences: list[Sentence | None] = []
         for sentence in sentences:
             number, row, first, last = _locate(segments, spans, sentence)
             numbers.append(number)
             rows.append(row)
+            offset, in_segment = offsets[number], texts[number]
+            keys.append(offset + row)
             # A document's sentences fill consecutive rows of one segment (Segment.build and
             # merge sort by document), so its neighbours are the rows next to it in its span.
-            before.append(row - 1 if row > first else -1)
-            after.append(row + 1 if row + 1 < last else -1)
+            if row > first:
+                before.append(row - 1)
+                before_keys.append(offset + row - 1)
+                before_sentences.append(in_segment[row - 1])
+            else:
+                before.append(-1)
+                before_keys.append(-1)
+                before_sentences.append(None)
+            if row + 1 < last:
+                after.append(row + 1)
+                after_keys.append(offset + row + 1)
+                after_sentences.append(in_segment[row + 1])
+            else:
+                after.append(-1)
+                after_keys.append(-1)
+                after_sentences.append(None)
         n = len(sentences)
         tf = np.zeros((len(terms), 3 * n), dtype=np.int64)
         rank = np.full((len(terms), n), ABSENT, dtype=np.int64)
@@ -82,16 +102,15 @@ class TermTable:
                 at = np.flatnonzero(ours[:n])
                 lengths[at] = segment.postings.lengths[wanted[at]]
             _fill(segment, terms, mine, tf, rank)
-        texts = [segment.sentences for segment in segments]
         return cls(
             tf,
             rank,
             lengths,
-            [offsets[k] + row for k, row in zip(numbers, rows, strict=True)],
-            [-1 if row < 0 else offsets[k] + row for k, row in zip(numbers, before, strict=True)],
-            [-1 if row < 0 else offsets[k] + row for k, row in zip(numbers, after, strict=True)],
-            [None if row < 0 else texts[k][row] for k, row in zip(numbers, before, strict=True)],
-            [None if row < 0 else texts[k][row] for k, row in zip(numbers, after, strict=True)],
+            keys,
+            before_keys,
+            after_keys,
+            before_sentences,
+            after_sentences,
         )
 
 
