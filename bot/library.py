@@ -59,8 +59,8 @@ _PREPARE_INLINE_ROWS = 50_000
 # A new document's segment is made on the event loop up to this many sentences (well under a
 # millisecond per thousand), in a thread beyond.
 _SEGMENT_INLINE_ROWS = 5_000
-# Questions that arrive while others are being answered are answered together, this many at
-# most per hand-off to the answering thread (a batch of them takes a few milliseconds).
+# Questions asked together, or while others are being answered, are answered together, this
+# many at most per hand-off to the answering thread (a batch takes a few milliseconds).
 _ANSWER_BATCH = 16
 # More segments than this in a scope (or a quarter of its rows removed) starts a merge.
 _MAX_SEGMENTS = 8
