@@ -29,6 +29,7 @@ from bot.ingest import (
 )
 from bot.library import AskResult, Library, supported_files
 from bot.store import GLOBAL_SCOPE, Store, StoredDocument
+from bot.wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +229,10 @@ async def _report_progress(outcomes: AsyncIterator[FileOutcome], total: int) -> 
 
 
 def _added(document: StoredDocument) -> str:
-    return f"added document {document.id} '{document.title}', {document.sentence_count} sentences"
+    return (
+        f"added document {document.id} '{document.title}', "
+        f"{counted(document.sentence_count, 'sentence')}"
+    )
 
 
 @docs.command("list")
@@ -243,7 +247,7 @@ async def docs_list(obj: CliContext, scope: int) -> None:
         click.echo("No documents.")
     for document in documents:
         click.echo(
-            f"{document.id:>5}  {document.title}  ({document.sentence_count} sentences, "
+            f"{document.id:>5}  {document.title}  ({counted(document.sentence_count, 'sentence')}, "
             f"{document.source or 'no source'}, added {document.added_at[:16]})"
         )
 
@@ -299,7 +303,8 @@ async def docs_replace(
             source=str(path),
         )
     click.echo(
-        f"replaced document {document.id} '{document.title}', {document.sentence_count} sentences"
+        f"replaced document {document.id} '{document.title}', "
+        f"{counted(document.sentence_count, 'sentence')}"
     )
 
 

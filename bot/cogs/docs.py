@@ -15,6 +15,7 @@ from bot.cogs.moderated import ModeratorGroupCog, server_scope, tell
 from bot.errors import DocumentRejectedError, VerbatimError
 from bot.render import escape, fit_lines, link, shorten
 from bot.store import StoredDocument
+from bot.wording import counted
 
 if TYPE_CHECKING:
     from bot.app import Verbatim
@@ -39,8 +40,7 @@ class DocumentInput:
 def describe(document: StoredDocument) -> str:
     """`'Title', 42 sentences` for replies."""
     title = escape(shorten(document.title, 100))
-    plural = "" if document.sentence_count == 1 else "s"
-    return f"'{title}', {document.sentence_count} sentence{plural} (document {document.id})"
+    return f"'{title}', {counted(document.sentence_count, 'sentence')} (document {document.id})"
 
 
 def timestamp(iso: str) -> str:
@@ -149,7 +149,7 @@ class Docs(
         )
         lines = [f"**Documents** (page {page} of {pages}, {total} in all)"]
         lines += [
-            f"`{d.id}` {escape(shorten(d.title, 80))} · {d.sentence_count} sentences · "
+            f"`{d.id}` {escape(shorten(d.title, 80))} · {counted(d.sentence_count, 'sentence')} · "
             f"added {timestamp(d.added_at)}"
             for d in documents
         ]
@@ -175,7 +175,7 @@ class Docs(
         by = f"<@{found.added_by}>" if found.added_by.isdigit() else escape(found.added_by)
         lines = [
             f"**{escape(shorten(found.title, 200))}** (document {found.id})",
-            f"{found.sentence_count} sentences · source: {source} · "
+            f"{counted(found.sentence_count, 'sentence')} · source: {source} · "
             f"added {timestamp(found.added_at)} by {by}",
         ]
         # A message holds a few dozen sentences at most: render only those.

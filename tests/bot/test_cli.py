@@ -155,3 +155,11 @@ def test_every_command_has_help():
         result = runner.invoke(cli, [*command, "--help"])
         assert result.exit_code == 0, result.output
         assert "Usage:" in result.output and len(result.output.splitlines()) > 3
+
+
+def test_a_one_sentence_document_is_counted_in_the_singular(db_path, tmp_path):
+    doc = tmp_path / "note.txt"
+    doc.write_text("The spare key is under the third flowerpot.\n")
+    added = run(db_path, "docs", "add", str(doc), "--scope", "7").stdout
+    assert "1 sentence\n" in added
+    assert "(1 sentence," in run(db_path, "docs", "list", "--scope", "7").stdout
