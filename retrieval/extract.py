@@ -53,6 +53,8 @@ _BLOCK_HTML = frozenset(
     "blockquote pre br hr figure figcaption address details summary title".split()
 )
 _TITLE_LINE = re.compile(r"^[^\n]{1,150}$")
+# A title's over- or underline: one punctuation character, repeated (reST and Setext headings).
+_ADORNMENT = re.compile(r"^([!-/:-@\[-`{-~])\1{2,}$")
 # Unicode category Cc is exactly U+0000-U+001F and U+007F-U+009F (fixed by the standard) and
 # Cs is the surrogates: one regex finds them at C speed instead of a category lookup per char.
 _DROPPED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -209,11 +211,21 @@ def clean_text(text: str) -> str:
 
 
 def plain_text(text: str) -> tuple[str, str | None]:
-    """A short first line with no closing punctuation, followed by more text, is the title."""
+    """A short first line with no closing punctuation, followed by more text, is the title.
+
+    A line of one repeated symbol above or below it (reStructuredText's and Setext's title
+    adornment, "=====") is not the title: it goes with the title line.
+    """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     first, sep, rest = text.strip().partition("\n")
     first = first.strip()
+    if _ADORNMENT.match(first):
+        first, sep, rest = rest.strip().partition("\n")
+        first = first.strip()
     if sep and rest.strip() and _TITLE_LINE.match(first) and not _SENTENCE_END.search(first):
+        underline, below, after = rest.strip().partition("\n")
+        if _ADORNMENT.match(underline.strip()) and below:
+            rest = after
         return rest, first
     return text, None
 

@@ -24,6 +24,19 @@ def test_plain_text_takes_a_short_first_line_as_title():
     assert extracted.kind == "text"
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        b"========\nAppArmor\n========\n\nAppArmor confines programs. It is a kernel module.\n",
+        b"AppArmor\n--------\n\nAppArmor confines programs. It is a kernel module.\n",
+    ],
+)
+def test_a_rest_title_is_the_line_its_adornment_marks(source):
+    extracted = extract_text(source, filename="apparmor.rst.txt")
+    assert extracted.title == "AppArmor"
+    assert extracted.text.strip() == "AppArmor confines programs. It is a kernel module."
+
+
 def test_plain_text_without_a_title_line_keeps_everything():
     extracted = extract_text(b"Boil water for one minute.\nThen cool it.")
     assert extracted.title is None
