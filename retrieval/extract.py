@@ -53,6 +53,8 @@ _BLOCK_HTML = frozenset(
     "blockquote pre br hr figure figcaption address details summary title".split()
 )
 _TITLE_LINE = re.compile(r"^[^\n]{1,150}$")
+# Lines of reST furniture (comments, an overline) passed over before a plain text's title.
+_TITLE_PREAMBLE_LINES = 3
 # A title's over- or underline: one punctuation character, repeated (reST and Setext headings).
 _ADORNMENT = re.compile(r"^([!-/:-@\[-`{-~])\1{2,}$")
 # Unicode category Cc is exactly U+0000-U+001F and U+007F-U+009F (fixed by the standard) and
@@ -213,15 +215,19 @@ def clean_text(text: str) -> str:
 def plain_text(text: str) -> tuple[str, str | None]:
     """A short first line with no closing punctuation, followed by more text, is the title.
 
-    A line of one repeated symbol above or below it (reStructuredText's and Setext's title
-    adornment, "=====") is not the title: it goes with the title line.
+    reStructuredText's furniture before it is passed over: an overline of one repeated
+    symbol ("=====") and comments (".. SPDX-License-Identifier: ..."); an underline below it
+    goes with it.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    first, sep, rest = text.strip().partition("\n")
+    rest = text.strip()
+    for _ in range(_TITLE_PREAMBLE_LINES):
+        line, _, after = rest.partition("\n")
+        if not (_ADORNMENT.match(line.strip()) or line.startswith(".. ")):
+            break
+        rest = after.strip()
+    first, sep, rest = rest.partition("\n")
     first = first.strip()
-    if _ADORNMENT.match(first):
-        first, sep, rest = rest.strip().partition("\n")
-        first = first.strip()
     if sep and rest.strip() and _TITLE_LINE.match(first) and not _SENTENCE_END.search(first):
         underline, below, after = rest.strip().partition("\n")
         if _ADORNMENT.match(underline.strip()) and below:

@@ -29,6 +29,8 @@ def test_plain_text_takes_a_short_first_line_as_title():
     [
         b"========\nAppArmor\n========\n\nAppArmor confines programs. It is a kernel module.\n",
         b"AppArmor\n--------\n\nAppArmor confines programs. It is a kernel module.\n",
+        b".. SPDX-License-Identifier: GPL-2.0\n\n========\nAppArmor\n========\n\n"
+        b"AppArmor confines programs. It is a kernel module.\n",
     ],
 )
 def test_a_rest_title_is_the_line_its_adornment_marks(source):
