@@ -257,9 +257,6 @@ class Store:
         `documents`; the others are stored all the same. Any other error rolls back the whole
         group. A handful of trips to the writer's thread for the whole group, not per document.
         """
-        for document in documents:
-            if document.terms is not None and len(document.terms) != len(document.sentences):
-                raise ValueError("every sentence needs its terms")
         now = utc_now()
         # The first document of each content is stored; later ones are its duplicates.
         first: dict[str, int] = {}
@@ -267,7 +264,6 @@ class Store:
             first.setdefault(document.content_hash, number)
         stored: dict[str, StoredDocument] = {}
         refused: dict[str, DuplicateDocumentError] = {}
-        ids: dict[int, list[int]] = {}
         async with self._transaction() as db:
             # Looked up first, not left to UNIQUE (scope, content_hash) to refuse: a refused
             # INSERT would still use up an id, and ids must be those of adding one by one.
@@ -317,38 +313,10 @@ class Store:
                         now,
                         now,
                     )
-                    ids[document_id] = []
-            new = [(stored[h].id, documents[n]) for h, n in first.items() if h in stored]
-            if new:
-                await db.executemany(
-                    _INSERT_SENTENCES,
-                    [
-                        (document_id, position, text)
-                        for document_id, d in new
-                        for position, text in enumerate(d.sentences, 1)
-                    ],
-                )
-            for chunk in _chunks(list(ids)):
-                # From the (document_id, position) index alone: no sentence text is read back.
-                rows = await db.execute_fetchall(
-                    "SELECT document_id, id FROM sentences "
-                    f"WHERE document_id IN ({', '.join(['?'] * len(chunk))}) "
-                    "ORDER BY document_id, position",
-                    chunk,
-                )
-                for document_id, sentence_id in rows:
-                    ids[document_id].append(sentence_id)
-            cached = [
-                (sentence_id, joined)
-                for document_id, d in new
-                if d.terms is not None
-                for sentence_id, joined in zip(ids[document_id], d.terms, strict=True)
-                if joined is not None
-            ]
-            if cached:
-                await db.executemany(
-                    "INSERT INTO sentence_terms (sentence_id, terms) VALUES (?, ?)", cached
-                )
+            new = [documents[n] for h, n in first.items() if h in stored]
+            ids = await _insert_sentences(
+                db, [(stored[d.content_hash].id, d.sentences, d.terms) for d in new]
+            )
         results: list[tuple[StoredDocument, list[int]] | DuplicateDocumentError] = []
         for number, document in enumerate(documents):
             content_hash = document.content_hash
@@ -390,7 +358,7 @@ class Store:
                 """,
                 (title, source, kind, content_hash, len(sentences), now, document_id),
             )
-            ids = await _insert_sentences(db, document_id, sentences, terms)
+            [ids] = (await _insert_sentences(db, [(document_id, sentences, terms)])).values()
         document = dataclasses.replace(
             existing,
             title=title,
@@ -699,29 +667,47 @@ def _interaction(row: sqlite3.Row | tuple) -> InteractionRecord:
 
 async def _insert_sentences(
     db: aiosqlite.Connection,
-    document_id: int,
-    sentences: Sequence[str],
-    terms: Sequence[str | None] | None,
-) -> list[int]:
-    """A document's sentences, and their cached terms when given, inside a transaction.
+    documents: Sequence[tuple[int, Sequence[str], Sequence[str | None] | None]],
+) -> dict[int, list[int]]:
+    """Documents' sentences, and their cached terms when given, inside a transaction.
 
-    Returns the sentences' ids in position order.
+    `documents` holds (document id, sentences, terms or None) each. Returns each document's
+    sentence ids in position order: a trip to the connection's thread per statement, not
+    per document.
     """
-    if terms is not None and len(terms) != len(sentences):
-        raise ValueError("every sentence needs its terms")
+    for _, sentences, terms in documents:
+        if terms is not None and len(terms) != len(sentences):
+            raise ValueError("every sentence needs its terms")
     await db.executemany(
-        _INSERT_SENTENCES, [(document_id, n, text) for n, text in enumerate(sentences, 1)]
+        _INSERT_SENTENCES,
+        [
+            (document_id, position, text)
+            for document_id, sentences, _ in documents
+            for position, text in enumerate(sentences, 1)
+        ],
     )
-    # Read from the (document_id, position) index alone: no sentence text is read back.
-    # execute_fetchall: one trip to the connection's thread instead of three.
-    rows = await db.execute_fetchall(
-        "SELECT id FROM sentences WHERE document_id = ? ORDER BY position", (document_id,)
-    )
-    ids = [row[0] for row in rows]
-    if terms is not None:
+    ids: dict[int, list[int]] = {document_id: [] for document_id, _, _ in documents}
+    for chunk in _chunks(list(ids)):
+        # From the (document_id, position) index alone: no sentence text is read back.
+        # execute_fetchall: one trip to the connection's thread instead of three.
+        rows = await db.execute_fetchall(
+            "SELECT document_id, id FROM sentences "
+            f"WHERE document_id IN ({', '.join(['?'] * len(chunk))}) "
+            "ORDER BY document_id, position",
+            chunk,
+        )
+        for document_id, sentence_id in rows:
+            ids[document_id].append(sentence_id)
+    cached = [
+        (sentence_id, joined)
+        for document_id, _, terms in documents
+        if terms is not None
+        for sentence_id, joined in zip(ids[document_id], terms, strict=True)
+        if joined is not None
+    ]
+    if cached:
         await db.executemany(
-            "INSERT INTO sentence_terms (sentence_id, terms) VALUES (?, ?)",
-            [(id_, joined) for id_, joined in zip(ids, terms, strict=True) if joined is not None],
+            "INSERT INTO sentence_terms (sentence_id, terms) VALUES (?, ?)", cached
         )
     return ids
 
