@@ -425,15 +425,12 @@ class Library:
         skip_duplicates: bool = False,
     ) -> StoredDocument | None:
         """Store and index a prepared document (add_document's second half; bulk adds too)."""
-        async with self._changing_lock(scope):
-            try:
-                document, ids = await self._store_new(scope, prepared, source, added_by)
-            except DuplicateDocumentError:
-                if skip_duplicates:
-                    return None
-                raise
-            await self._index_document(document, prepared, ids)
-        return document
+        [result] = await self.add_prepared_many(scope, [(prepared, source)], added_by=added_by)
+        if isinstance(result, DuplicateDocumentError):
+            if skip_duplicates:
+                return None
+            raise result
+        return result
 
     async def add_prepared_many(
         self,
@@ -464,28 +461,9 @@ class Library:
                 for result, (prepared, _) in zip(results, documents, strict=True)
                 if not isinstance(result, DuplicateDocumentError)
             ]
-            if len(stored) == 1:
-                await self._index_document(*stored[0])
-            elif stored:
-                segment = await asyncio.to_thread(_group_segment, stored)
-                # New documents are in no segment yet: nothing to take out of the others.
-                self._scopes.setdefault(scope, _ScopeDocuments()).segments.append(segment)
-                self._changed(scope)
+            if stored:
+                await self._index_documents(scope, stored)
         return [r if isinstance(r, DuplicateDocumentError) else r[0] for r in results]
-
-    async def _store_new(
-        self, scope: int, prepared: PreparedDocument, source: str, added_by: str
-    ) -> tuple[StoredDocument, list[int]]:
-        return await self.store.add_document(
-            scope=scope,
-            title=prepared.title,
-            source=source,
-            kind=prepared.kind,
-            content_hash=prepared.content_hash,
-            added_by=added_by,
-            sentences=prepared.sentences,
-            terms=prepared.joined_terms,
-        )
 
     async def replace_document(
         self,
@@ -518,7 +496,7 @@ class Library:
                 sentences=prepared.sentences,
                 terms=prepared.joined_terms,
             )
-            await self._index_document(document, prepared, ids)
+            await self._index_documents(scope, [(document, prepared, ids)], replaced=document.id)
         return document
 
     async def remove_document(self, scope: int, document_id: int) -> StoredDocument:
@@ -534,31 +512,31 @@ class Library:
     def _changing_lock(self, scope: int) -> asyncio.Lock:
         return self._changing.setdefault(scope, asyncio.Lock())
 
-    async def _index_document(
-        self, document: StoredDocument, prepared: PreparedDocument, ids: list[int]
+    async def _index_documents(
+        self,
+        scope: int,
+        stored: Sequence[tuple[StoredDocument, PreparedDocument, list[int]]],
+        *,
+        replaced: int | None = None,
     ) -> None:
-        """Make a stored document's segment from its prepared postings and place it.
+        """Make stored documents' segment from their prepared postings and place it.
 
-        `ids` come from the transaction that stored `prepared.sentences`, so the segment holds
-        exactly what was stored, without reading the sentences back.
+        The ids come from the transaction that stored the sentences, so the segment holds
+        exactly what was stored, without reading it back. `replaced`: the id of a document
+        whose old sentences the segment replaces.
         """
-        postings = prepared.postings
-        ref = DocumentRef(document.id, document.title, document.source)
-        if len(ids) <= _SEGMENT_INLINE_ROWS:
+        if len(stored) == 1 and len(stored[0][2]) <= _SEGMENT_INLINE_ROWS:
             # Cheap (no analysis, no sorting): one object per sentence and two small arrays.
-            segment = Segment.of_document(ref, ids, prepared.sentences, postings)
+            segment = _segment_of(stored)
         else:
-            segment = await asyncio.to_thread(
-                Segment.of_document, ref, ids, prepared.sentences, postings
-            )
-        self._place_segment(document, segment)
-
-    def _place_segment(self, document: StoredDocument, segment: Segment) -> None:
-        documents = self._scopes.setdefault(document.scope, _ScopeDocuments())
-        # A replaced document keeps its id: its old sentences go, the new ones come.
-        kept = [s.without(document.id) for s in documents.segments]
+            segment = await asyncio.to_thread(_segment_of, stored)
+        documents = self._scopes.setdefault(scope, _ScopeDocuments())
+        kept = documents.segments
+        if replaced is not None:
+            # A replaced document keeps its id: its old sentences go, the new ones come.
+            kept = [s.without(replaced) for s in kept]
         documents.segments = [s for s in kept if s.live_count or s.documents] + [segment]
-        self._changed(document.scope)
+        self._changed(scope)
 
     def _analyze_rows(
         self, rows: Sequence[tuple[StoredSentence, str | None]]
@@ -688,19 +666,18 @@ def prepare_document(
     )
 
 
-def _group_segment(stored: Sequence[tuple[StoredDocument, PreparedDocument, list[int]]]) -> Segment:
-    """One segment for stored documents: what their own segments merged would be."""
-    return Segment.merge(
-        [
-            Segment.of_document(
-                DocumentRef(document.id, document.title, document.source),
-                ids,
-                prepared.sentences,
-                prepared.postings,
-            )
-            for document, prepared, ids in stored
-        ]
-    )
+def _segment_of(stored: Sequence[tuple[StoredDocument, PreparedDocument, list[int]]]) -> Segment:
+    """One segment for stored documents: each one's own segment, merged if there are several."""
+    segments = [
+        Segment.of_document(
+            DocumentRef(document.id, document.title, document.source),
+            ids,
+            prepared.sentences,
+            prepared.postings,
+        )
+        for document, prepared, ids in stored
+    ]
+    return segments[0] if len(segments) == 1 else Segment.merge(segments)
 
 
 def _opening_words(sentence: str) -> str:
