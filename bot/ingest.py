@@ -89,10 +89,7 @@ def workers_for(files: Sequence[Path]) -> int:
         return 0
     total = 0
     for path in files:
-        try:
-            total += path.stat().st_size
-        except OSError:
-            continue  # reported when the file is read
+        total += _size(path)
         if total >= POOL_MIN_BYTES:
             return cores
     return 0
