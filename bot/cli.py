@@ -174,8 +174,8 @@ async def docs_add(
         raise VerbatimError(f"{path} has no .txt, .md, .html or .pdf files.")
     added_by = os.environ.get("USER", "cli")
     # Files are prepared in worker processes (started first: they load while the library does)
-    # and stored here in order, each as its own transaction; a long file's paragraphs are
-    # shared among the workers.
+    # and stored here in order, several per transaction; a long file's paragraphs are shared
+    # among the workers.
     count = workers_for(files) if workers is None else workers
     with prepare_pool(count, obj.settings.documents.max_bytes) as pool:
         async with open_library(obj.settings) as library:
@@ -228,9 +228,9 @@ async def _report_progress(outcomes: AsyncIterator[FileOutcome], total: int) -> 
     return failures
 
 
-def _added(document: StoredDocument) -> str:
+def _added(document: StoredDocument, done: str = "added") -> str:
     return (
-        f"added document {document.id} '{document.title}', "
+        f"{done} document {document.id} '{document.title}', "
         f"{counted(document.sentence_count, 'sentence')}"
     )
 
@@ -302,10 +302,7 @@ async def docs_replace(
             title=title,
             source=str(path),
         )
-    click.echo(
-        f"replaced document {document.id} '{document.title}', "
-        f"{counted(document.sentence_count, 'sentence')}"
-    )
+    click.echo(_added(document, "replaced"))
 
 
 @cli.group("log", invoke_without_command=True)
