@@ -219,10 +219,6 @@ class SentenceIndex:
         # work on postings: the loops keep to plain tuples, ints and bound methods.
         lookups = self._lookups if self._lookups is not None else self._make_lookups()
         prepared = self._prepared
-        if len(lookups) == 1 and prepared is not None and self._rows < _SCRATCH_ROWS:
-            found = self._small_top(query, k, lookups[0], prepared.contributions[0])
-            if found is not None:
-                return found
         hits: list[_Hit] = []
         total = 0
         if len(lookups) == 1:
@@ -235,6 +231,13 @@ class SentenceIndex:
                         hits.append((0, local, start, end, term))
                         total += end - start
             matched = len(hits)
+            if (
+                prepared is not None
+                and self._rows < _SCRATCH_ROWS
+                and hits
+                and total <= _EXHAUSTIVE_MAX
+            ):
+                return self._small_top(hits, total, k, lookups[0].rows, prepared.contributions[0])
         else:
             # In query order, term by term: the order in which scores must be summed.
             matched = 0  # query terms with postings: the most lists a row can be in
@@ -258,38 +261,29 @@ class SentenceIndex:
         return self._exhaustive_top(hits, matched, total, k)
 
     def _small_top(
-        self, query: Sequence[str], k: int, lookup: _Lookup, contributions: np.ndarray
-    ) -> list[tuple[Sentence, float]] | None:
-        """`search` in a small prepared index of one segment (None: too many postings).
+        self, hits: list[_Hit], total: int, k: int, rows: np.ndarray, contributions: np.ndarray
+    ) -> list[tuple[Sentence, float]]:
+        """`search` in a small prepared index of one segment, for up to _EXHAUSTIVE_MAX postings.
 
-        The common case, where a query's fixed costs are most of its time: the postings are
-        sliced as they are found, and summed with one np.bincount, whose fresh zeroed array
-        is cheap at this size. np.bincount adds each row's contributions one by one in the
-        order given (query order) to 0.0, exactly as rank-bm25 adds term by term.
+        The common case, where a query's fixed costs are most of its time: the hits' postings
+        are summed with one np.bincount, whose fresh zeroed array is cheap at this size.
+        np.bincount adds each row's contributions one by one in the order given (query order)
+        to 0.0, exactly as rank-bm25 adds term by term.
         """
-        get, indptr, rows = lookup.get, lookup.indptr, lookup.rows
-        row_parts, value_parts = [], []
-        total = 0
-        for term in query:
-            local = get(term)
-            if local is not None:
-                start, end = indptr[local], indptr[local + 1]
-                if start != end:  # a merge can leave a term of removed rows without any
-                    row_parts.append(rows[start:end])
-                    value_parts.append(contributions[start:end])
-                    total += end - start
-        if total > _EXHAUSTIVE_MAX:
-            return None
-        if not row_parts:
-            return []
         sentences = self._sentence_lists[0]
-        if len(row_parts) == 1:
-            return _top_in_segment(row_parts[0], value_parts[0], k, 1, sentences)
+        if len(hits) == 1:
+            _, _, start, end, _ = hits[0]
+            return _top_in_segment(rows[start:end], contributions[start:end], k, 1, sentences)
+        row_parts, value_parts = [], []
+        for _, _, start, end, _ in hits:
+            row_parts.append(rows[start:end])
+            value_parts.append(contributions[start:end])
         at = np.concatenate(row_parts)
-        scores = np.bincount(at, np.concatenate(value_parts))[at]
+        values = np.concatenate(value_parts)
+        scores = np.bincount(at, values)[at]
         if total > _FLOOR_MIN:
             at, scores = _above_floor(at, scores, [len(part) for part in row_parts], k)
-        return _top_in_segment(at, scores, k, len(row_parts), sentences)
+        return _top_in_segment(at, scores, k, len(hits), sentences)
 
     def _make_lookups(self) -> list[_Lookup]:
         lookups = [
