@@ -13,6 +13,8 @@ from bot.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
+# The seed article, whose sentences the retrieval tests rank.
+SEED_TEXT = (SEEDS / "coalition-meeting-isis.txt").read_text(encoding="utf-8")
 SEED_QUESTION = "how many Special Operations forces?"
 SEED_ANSWER = (
     "The Obama administration has acknowledged it is sending up to 50 Special Operations forces "

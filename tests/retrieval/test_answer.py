@@ -1,4 +1,3 @@
-from pathlib import Path
 
 import pytest
 
@@ -16,9 +15,8 @@ from retrieval.rerank import (
     rerank,
 )
 from retrieval.sentences import split_sentences
+from tests.conftest import SEED_TEXT
 
-ROOT = Path(__file__).resolve().parents[2]
-SEED_TEXT = (ROOT / "seeds" / "coalition-meeting-isis.txt").read_text(encoding="utf-8")
 ANALYZER = Analyzer()
 
 

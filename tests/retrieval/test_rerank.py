@@ -2,7 +2,6 @@
 
 import random
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,9 +21,8 @@ from retrieval.rerank import (
 )
 from retrieval.sentences import split_sentences
 from retrieval.term_table import TermTable
+from tests.conftest import SEED_TEXT
 
-ROOT = Path(__file__).resolve().parents[2]
-SEED_TEXT = (ROOT / "seeds" / "coalition-meeting-isis.txt").read_text(encoding="utf-8")
 ANALYZER = Analyzer()
 
 
