@@ -1,4 +1,3 @@
-
 import pytest
 
 from retrieval import Analyzer, DocumentRef, Sentence, SentenceIndex, answer_question
