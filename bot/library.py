@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import nltk
 
@@ -46,6 +46,7 @@ from retrieval.extract import SUPPORTED_SUFFIXES
 from retrieval.postings import Postings, Segment
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_TITLE_CHARS = 200
 # How long a title made of a pasted text's first words may be.
@@ -134,6 +135,7 @@ class Library:
         self._scopes: dict[int, _ScopeDocuments] = {}
         self._indexes: dict[int, tuple[int, int, SentenceIndex]] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self._finishing: set[asyncio.Task[Any]] = set()
         self._terms: dict[str, str] = {}
         # Held from a document's store write until its index segment is placed, so a removal
         # or replacement cannot land in between and be undone by a stale segment.
@@ -444,10 +446,15 @@ class Library:
         Each gets, in order, what add_prepared would have given it: its stored document, or
         the DuplicateDocumentError refusing it (the content is in the scope already, or earlier
         among `documents`), while the rest are stored. The group is all or nothing: any other
-        error, or a cancellation before its commit, stores none of them. The same ids,
-        sentences, terms and answers as adding them one by one, for a few trips to the store
-        instead of a few per document.
+        error stores none of them; a cancelled caller leaves the group to finish (stored and
+        indexed, see _to_the_end). The same ids, sentences, terms and answers as adding them
+        one by one, for a few trips to the store instead of a few per document.
         """
+        return await self._to_the_end(self._add_group(scope, documents, added_by))
+
+    async def _add_group(
+        self, scope: int, documents: Sequence[tuple[PreparedDocument, str]], added_by: str
+    ) -> list[StoredDocument | DuplicateDocumentError]:
         new = [
             NewDocument(
                 p.title, source, p.kind, p.content_hash, added_by, p.sentences, p.joined_terms
@@ -485,9 +492,18 @@ class Library:
             content_type=content_type,
             title=title or existing.title,
         )
+        return await self._to_the_end(self._replace(scope, existing, prepared, source))
+
+    async def _replace(
+        self,
+        scope: int,
+        existing: StoredDocument,
+        prepared: PreparedDocument,
+        source: str | None,
+    ) -> StoredDocument:
         async with self._changing_lock(scope):
             document, ids = await self.store.replace_document(
-                document_id,
+                existing.id,
                 scope=scope,
                 title=prepared.title,
                 source=existing.source if source is None else source,
@@ -501,6 +517,9 @@ class Library:
 
     async def remove_document(self, scope: int, document_id: int) -> StoredDocument:
         """Delete a document; the next question no longer sees it."""
+        return await self._to_the_end(self._remove(scope, document_id))
+
+    async def _remove(self, scope: int, document_id: int) -> StoredDocument:
         async with self._changing_lock(scope):
             document = await self.store.remove_document(scope, document_id)
             documents = self._scopes.get(scope)
@@ -508,6 +527,24 @@ class Library:
                 documents.segments = [s.without(document_id) for s in documents.segments]
                 self._changed(scope)
         return document
+
+    async def _to_the_end(self, change: Coroutine[Any, Any, T]) -> T:
+        """Run a change of the store and the index to its end, even if the caller is cancelled.
+
+        Stopped between the store's commit and the index update (a Ctrl-C, a task cancelled),
+        the index would disagree with the store until a restart: answering from a removed
+        document, or never from an added one. The caller still sees its cancellation.
+        """
+        task = asyncio.ensure_future(change)
+        self._finishing.add(task)  # the loop keeps only a weak reference to a task
+        task.add_done_callback(self._finishing.discard)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            await asyncio.wait([task])
+            if not task.cancelled() and task.exception() is not None:
+                log.error("a change whose caller was cancelled failed", exc_info=task.exception())
+            raise
 
     def _changing_lock(self, scope: int) -> asyncio.Lock:
         return self._changing.setdefault(scope, asyncio.Lock())

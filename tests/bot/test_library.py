@@ -130,6 +130,42 @@ async def test_a_document_removed_while_it_is_being_indexed_stays_removed(store)
     assert result.answer.hits == ()
 
 
+async def test_an_add_cancelled_after_its_commit_is_still_answered_from(store):
+    library = Library(store, RetrievalSettings())
+    await library.load()
+    # As above: the document is stored, and its segment's build waits for the gate.
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=1))
+    gate = threading.Event()
+    text = "".join(f"Gadget {n} hums a distinct tune at dawn.\n" for n in range(6000))
+    adding = asyncio.create_task(library.add_document(SERVER, text.encode(), filename="big.txt"))
+    await asyncio.sleep(0)
+    held = loop.run_in_executor(None, gate.wait)
+    while not await store.count_documents(SERVER):
+        await asyncio.sleep(0.01)
+    adding.cancel()
+    await asyncio.sleep(0.05)
+    gate.set()
+    with pytest.raises(asyncio.CancelledError):
+        await adding
+    await held
+    result = await library.ask("which gadget hums at dawn?", scope=SERVER, via="cli")
+    assert result.answer.hits and "hums a distinct tune" in result.answer.hits[0].sentence.text
+
+
+async def test_a_removal_cancelled_midway_still_leaves_the_index(library):
+    document = await library.add_document(SERVER, KETTLE, filename="kettle.txt")
+    assert document is not None
+    removing = asyncio.create_task(library.remove_document(SERVER, document.id))
+    await asyncio.sleep(0)  # it is waiting on the store now
+    removing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await removing
+    assert await library.store.count_documents(SERVER) == 0
+    result = await library.ask("how do I descale the kettle?", scope=SERVER, via="cli")
+    assert not result.answer.answered
+
+
 async def test_another_scope_cannot_replace_or_remove(library):
     document = await library.add_document(SERVER, KETTLE, filename="kettle.txt")
     assert document is not None
