@@ -64,6 +64,7 @@ def ablations(shipped: EngineConfig) -> list[EngineConfig]:
         replace(shipped, name="- tuned k1/b (rank-bm25 defaults 1.5/0.75)", k1=1.5, b=0.75),
         replace(shipped, name="- number folding (22,000 = 22000)", numbers=False),
         replace(shipped, name="- Unicode normalisation", normalize=False),
+        replace(shipped, name="- general-English rarity (term weights: IDF alone)", rarity=False),
         replace(shipped, name="- answer type", weights=replace(w, answer_type=0.0)),
         replace(shipped, name="- proximity", weights=replace(w, proximity=0.0)),
         replace(shipped, name="- phrase (shared bigrams)", weights=replace(w, phrase=0.0)),
@@ -190,12 +191,12 @@ def no_answer_confidences(
             own = engines[position]
             terms, bm25 = own.bm25(question.text)
             scores = own.article_scores(question.text, terms, bm25)
-            answerable.append(own.confidence(terms, scores))
+            answerable.append(own.confidence(question.text, scores))
             correct.append(int(np.argmax(scores)) in question.answers and bm25.max() > 0)
             foreign = engines[other]
             terms, bm25 = foreign.bm25(question.text)
             scores = foreign.article_scores(question.text, terms, bm25)
-            unanswerable.append(foreign.confidence(terms, scores))
+            unanswerable.append(foreign.confidence(question.text, scores))
             held_out.append(position % 2 == 1)
     return (
         np.asarray(answerable),

@@ -36,16 +36,14 @@ def question_list(
     engine: Engine, text: str, subset: list[int] | None, answers: frozenset[int], depth: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """One question's candidates (BM25's best `depth`, or the subset): features and labels."""
-    terms, bm25 = engine.bm25(text)
+    _, bm25 = engine.bm25(text)
     if subset is None:
         order = np.argsort(-bm25, kind="stable")[:depth]
         subset = order[bm25[order] > 0].tolist()
     candidates = [(engine.sentences[i], float(bm25[i])) for i in subset]
+    asked = Question.of(text, engine.analyzer)
     features = candidate_features(
-        Question.of(text, engine.analyzer),
-        candidates,
-        engine.index,
-        question_weights(terms, engine.index),
+        asked, candidates, engine.index, question_weights(asked, engine.index)
     )
     return features, np.array([i in answers for i in subset], dtype=bool)
 

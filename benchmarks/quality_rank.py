@@ -49,6 +49,8 @@ class EngineConfig:
     k1: float = 1.2
     b: float = 0.75
     weights: RerankWeights = field(default_factory=RerankWeights)
+    # Term weights: IDF times general-English rarity (retrieval.rarity), or IDF alone.
+    rarity: bool = True
 
     def analyzer(self) -> Analyzer:
         """The analyzer this configuration uses."""
@@ -90,12 +92,13 @@ class Engine:
     ) -> np.ndarray:
         """Re-ranked scores of the subset's sentences, in the subset's order."""
         candidates = [(self.sentences[i], float(bm25[i])) for i in subset]
+        asked = Question.of(question, self.analyzer)
         rescored = rerank(
-            Question.of(question, self.analyzer),
+            asked,
             candidates,
             self.index,
             self.config.weights,
-            question_weights(terms, self.index),
+            question_weights(asked, self.index, rarity=self.config.rarity),
         )
         final = {each.sentence.id: each.score for each in rescored}
         return np.array([final[i] for i in subset])
@@ -117,11 +120,17 @@ class Engine:
             final[order] = self.rerank(question, terms, bm25, order.tolist())
         return final
 
-    def confidence(self, terms: list[str], scores: np.ndarray) -> float:
+    def confidence(self, question: str, scores: np.ndarray) -> float:
         """The per-question confidence of the best sentence, as the engine computes it."""
         if not scores.size:
             return 0.0
         best = int(np.argmax(scores))
         if scores[best] < NOT_A_CANDIDATE / 2:
             return 0.0
-        return confidence_of(terms, self.sentences[best].text, self.index, self.analyzer)
+        return confidence_of(
+            Question.of(question, self.analyzer),
+            self.sentences[best].text,
+            self.index,
+            self.analyzer,
+            rarity=self.config.rarity,
+        )

@@ -59,15 +59,15 @@ def answer_question(
 
     BM25 picks the candidates; re-ranking orders them by a fitted mix of BM25, answer type,
     proximity, IDF coverage and the sentences around them (retrieval.rerank).
-    Confidence is the share of the question's IDF weight the sentence contains, so it means
-    the same in every document and server, and one threshold fits all.
+    Confidence is the share of the question's weight (IDF times English rarity) the sentence
+    contains, so it means the same in every document and server, and one threshold fits all.
     """
     asked = Question.of(question, analyzer)
     terms = asked.terms
     candidates = index.search(terms, max(top_k, weights.candidates))
     if not candidates:
         return Answer(question=question, terms=terms)
-    rescored = rerank(asked, candidates, index, weights, question_weights(terms, index))
+    rescored = rerank(asked, candidates, index, weights, question_weights(asked, index))
     best = rescored[0].coverage
     # Below the threshold the best sentence does not answer: say nothing rather than less.
     shown = rescored[:top_k] if best >= min_confidence else []
@@ -85,9 +85,21 @@ def answer_question(
     return Answer(question=question, terms=terms, hits=tuple(hits), confidence=best)
 
 
-def question_weights(terms: Sequence[str], index: SentenceIndex) -> dict[str, float]:
-    """Each distinct question term with its IDF: rare words weigh most, unseen ones the most."""
-    return {term: max(index.idf(term), 0.0) for term in dict.fromkeys(terms)}
+def question_weights(
+    question: Question, index: SentenceIndex, *, rarity: bool = True
+) -> dict[str, float]:
+    """Each distinct question term with its weight: its IDF in the index times its rarity.
+
+    Rare words in the documents weigh most, unseen ones the most; the general-English rarity
+    of the question's word (retrieval.rarity) sharpens the IDF, which one article or a few
+    documents make coarse. Without `rarity`: the IDF alone.
+    """
+    if not rarity:
+        return {term: max(index.idf(term), 0.0) for term in question.distinct}
+    return {
+        term: max(index.idf(term), 0.0) * scale
+        for term, scale in zip(question.distinct, question.rarity, strict=True)
+    }
 
 
 def coverage(weights: Mapping[str, float], sentence_terms: Sequence[str]) -> float:
@@ -102,7 +114,12 @@ def coverage(weights: Mapping[str, float], sentence_terms: Sequence[str]) -> flo
 
 
 def confidence_of(
-    terms: Sequence[str], sentence: str, index: SentenceIndex, analyzer: Analyzer
+    question: Question,
+    sentence: str,
+    index: SentenceIndex,
+    analyzer: Analyzer,
+    *,
+    rarity: bool = True,
 ) -> float:
-    """The confidence answer_question gives a sentence for a question's terms."""
-    return coverage(question_weights(terms, index), analyzer.analyze(sentence))
+    """The confidence answer_question gives a sentence for a question."""
+    return coverage(question_weights(question, index, rarity=rarity), analyzer.analyze(sentence))

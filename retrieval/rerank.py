@@ -14,6 +14,7 @@ import numpy as np
 
 from retrieval.analyzer import Analyzer
 from retrieval.index import SentenceIndex
+from retrieval.rarity import rarity
 from retrieval.term_table import TermTable
 from retrieval.types import Sentence
 
@@ -57,27 +58,29 @@ class RerankWeights:
 
     score = bm25 * BM25 / (the best candidate's BM25) + answer_type * [holds the kind of answer
     asked for] + proximity * closeness + phrase * shared_bigrams + coverage * [share of the
-    question's IDF weight in the sentence] + context_before / context_after * [share the
-    sentence just before / after adds to it] + novelty * [share of the sentence's terms not in
-    the question] + neighbours * (BM25 of the candidates just before and after) / (the best)
-    + surface * [share of the question's IDF weight whose very word, not only its stem, is in
+    question's weight in the sentence] + context_before / context_after * [share the sentence
+    just before / after adds to it] + novelty * [share of the sentence's terms not in the
+    question] + neighbours * (BM25 of the candidates just before and after) / (the best)
+    + surface * [share of the question's weight whose very word, not only its stem, is in
     the sentence] + prefix * [share of the weight of the question's words the sentence lacks
     but holds a word starting with the same PREFIX letters].
-    A linear model fitted on SelQA dev and half of SQuAD dev (benchmarks/quality_learn.py).
+    The question's weights are what the caller gives (answer.question_weights: each term's IDF
+    times its general-English rarity). A linear model fitted on SelQA dev and half of SQuAD
+    dev (benchmarks/quality_learn.py).
     """
 
-    answer_type: float = 0.59
-    proximity: float = 0.08
-    phrase: float = 0.32
-    neighbours: float = 0.16
+    answer_type: float = 0.63
+    proximity: float = 0.07
+    phrase: float = 0.35
+    neighbours: float = 0.12
     candidates: int = 20
     bm25: float = 1.0
-    coverage: float = 0.65
-    context_before: float = 0.95
-    context_after: float = 0.29
+    coverage: float = 0.94
+    context_before: float = 1.27
+    context_after: float = 0.42
     novelty: float = -0.21
-    surface: float = 0.69
-    prefix: float = 0.84
+    surface: float = 0.78
+    prefix: float = 0.79
 
     def vector(self) -> tuple[float, ...]:
         """The weights in the order of `candidate_features`' columns (FEATURES)."""
@@ -180,6 +183,8 @@ class Question:
     # letters (only of words at least that long and alphabetic there: not of numbers).
     surfaces: tuple[tuple[str, ...], ...]
     prefixes: tuple[tuple[str, ...], ...]
+    # Per distinct term: the general-English rarity of the first word that gave it.
+    rarity: tuple[float, ...]
 
     @classmethod
     def of(cls, text: str, analyzer: Analyzer) -> Question:
@@ -207,7 +212,10 @@ class Question:
             )
             for each in surfaces
         )
-        return cls(text, terms, answer_type(text), words, distinct, pairs, surfaces, prefixes)
+        rarities = tuple(rarity(each[0]) for each in surfaces)
+        return cls(
+            text, terms, answer_type(text), words, distinct, pairs, surfaces, prefixes, rarities
+        )
 
 
 class Rescored(NamedTuple):

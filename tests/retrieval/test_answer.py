@@ -70,7 +70,7 @@ def test_empty_question_and_empty_index():
 
 def test_confidence_is_the_share_of_question_weight_in_the_sentence():
     index = make_index(["Paris is the capital of France.", "Rome is in Italy.", "Cats purr."])
-    weights = question_weights(ANALYZER.analyze("capital of France"), index)
+    weights = question_weights(Question.of("capital of France", ANALYZER), index)
     assert coverage(weights, ANALYZER.analyze("Paris is the capital of France.")) == 1.0
     assert coverage(weights, ANALYZER.analyze("Cats purr.")) == 0.0
     half = coverage(weights, ANALYZER.analyze("France is big."))
@@ -152,8 +152,7 @@ def test_context_features_count_what_the_sentence_before_adds():
     ]
     index = make_index(texts)
     question = "Which hypothesis sees the class P as a model of efficient algorithms?"
-    terms = ANALYZER.analyze(question)
-    idf = question_weights(terms, index)
+    idf = question_weights(Question.of(question, ANALYZER), index)
     candidates = [(s, 1.0) for s in index.sentences]
     rows = candidate_features(Question.of(question, ANALYZER), candidates, index, idf)
     by_name = [dict(zip(FEATURES, row, strict=True)) for row in rows]

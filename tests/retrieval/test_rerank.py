@@ -189,7 +189,7 @@ def test_features_equal_the_reference_computed_from_text(index):
         across_segments += bool(documents_hit & {1, 2}) and 3 in documents_hit
         question = Question.of(text, ANALYZER)
         assert question.terms == tuple(terms)
-        idf = question_weights(terms, index)
+        idf = question_weights(question, index)
         features = candidate_features(question, candidates, index, idf)
         assert features.shape == (len(candidates), len(FEATURES))
         expected_rows = reference_features(question, candidates, index, idf)
@@ -246,10 +246,11 @@ def test_confidence_is_one_computation(index):
     # The answer's confidence, the coverage feature and confidence_of agree to the last bit.
     for text in questions(index):
         answer = answer_question(text, index, ANALYZER, min_confidence=0.0)
+        question = Question.of(text, ANALYZER)
         for hit in answer.hits:
-            idf = question_weights(answer.terms, index)
+            idf = question_weights(question, index)
             assert hit.confidence == coverage(idf, ANALYZER.analyze(hit.sentence.text))
-            assert hit.confidence == confidence_of(answer.terms, hit.sentence.text, index, ANALYZER)
+            assert hit.confidence == confidence_of(question, hit.sentence.text, index, ANALYZER)
 
 
 def test_features_of_no_candidates_and_equal_weights(index):
