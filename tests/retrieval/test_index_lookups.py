@@ -1,0 +1,38 @@
+"""The pruned search finds candidates' contributions three ways; each stays bit-exact.
+
+A long list is read whole through a row -> candidate map, or each candidate is looked up:
+in the list's bitset when it has one, else by binary search in its rows. Which one runs
+depends on sizes a test does not build, so the thresholds are moved instead.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from rank_bm25 import BM25Okapi
+
+from retrieval import SentenceIndex
+from retrieval import index as index_module
+from tests.retrieval.test_index_exact import assert_exact, make_sentences
+
+
+@pytest.mark.parametrize("bits_density", [1, 1 << 30], ids=["no-bitsets", "all-bitsets"])
+@pytest.mark.parametrize("ratio", [0, 8], ids=["look-ups", "maps"])
+def test_pruned_search_is_exact_however_candidates_are_looked_up(monkeypatch, bits_density, ratio):
+    monkeypatch.setattr(index_module, "_EXHAUSTIVE_MAX", 32)
+    monkeypatch.setattr(index_module, "_BITS_DENSITY", bits_density)
+    monkeypatch.setattr(index_module, "_LOOKUP_RATIO", ratio)
+    monkeypatch.setattr(index_module, "_BITS_RATIO", ratio)
+    rng = random.Random(11)
+    words = [f"t{i}" for i in range(1500)]
+    weights = [1 / (i + 1) for i in range(1500)]
+    corpus = [rng.choices(words, weights, k=rng.randint(1, 12)) for _ in range(9_000)]
+    index = SentenceIndex(make_sentences(corpus, per_document=30), corpus)
+    has_bits = [i.bits is not None for i in index._prepared.impact[0].values()]
+    assert has_bits and all(has_bits) == (bits_density > 1) and any(has_bits) == all(has_bits)
+    bm25 = BM25Okapi(corpus)
+    for turn in range(40):
+        pool = words[:25] if turn % 2 else words[:400]
+        query = rng.choices(pool, weights[: len(pool)], k=rng.randint(2, 6))
+        assert_exact(index, bm25, query, rng.choice([1, 5, 20]))
