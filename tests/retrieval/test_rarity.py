@@ -16,7 +16,7 @@ FREQUENCY = SpellChecker(language="en", distance=1).word_frequency
 
 def reference_rarity(word):
     """log10(1 / the word's share of all words) - OFFSET, from pyspellchecker's own lookup."""
-    count = FREQUENCY[word] or min(FREQUENCY.dictionary.values()) / 2
+    count = max(FREQUENCY[word], min(FREQUENCY.dictionary.values()))
     return max(0.0, math.log10(FREQUENCY.total_words / count) - OFFSET)
 
 
@@ -25,8 +25,9 @@ def test_rarity_follows_the_english_counts():
         assert rarity(word) == pytest.approx(reference_rarity(word), rel=1e-12, abs=1e-12)
     # The commonest words weigh nothing; words the list lacks weigh the most.
     assert rarity("the") == rarity("of") == 0.0
-    assert rarity("city") < rarity("denver") < rarity("zeolite") < rarity("xqzv")
-    assert rarity("1985") == rarity("xqzv")
+    assert rarity("city") < rarity("football") < rarity("denver") < rarity("xqzv")
+    # The list's rarest words weigh as words it lacks, such as most numbers.
+    assert rarity("zeolite") == rarity("1985") == rarity("xqzv") > 5
 
 
 def test_question_weights_are_idf_times_the_rarity_of_the_question_word():
