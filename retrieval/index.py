@@ -646,7 +646,8 @@ class SentenceIndex:
                 seeds.append(_global(each.rows, each.offset))
             else:
                 seeds.append(_global(each.impact.ranked[:_SEED_DEPTH], each.offset))
-        at, scores = self._score_candidates(_distinct(seeds), lists)
+        read_whole = [each.impact is None for each in lists]  # short lists are read whole
+        at, scores = self._score_candidates(_distinct(seeds), lists, read_whole)
         if len(at) < k:
             return None
         theta = float(_kth_largest(scores, k))
@@ -660,6 +661,7 @@ class SentenceIndex:
             return None
         parts = [at]
         in_order = True
+        read_whole = [depth == len(each.rows) for each, depth in zip(lists, depths, strict=True)]
         for each, depth in zip(lists, depths, strict=True):
             if each.impact is not None and depth > _SEED_DEPTH:
                 whole = depth == len(each.rows)  # in row order already: cheaper to sort
@@ -668,26 +670,35 @@ class SentenceIndex:
                 in_order = in_order and whole
         if len(parts) > 1:
             # The seeds stay candidates, so the new k-th score is at least theta.
-            at, scores = self._score_candidates(_distinct(parts, in_order), lists, theta)
-        return self._best(at, scores, k, 1)
+            at, scores = self._score_candidates(
+                _distinct(parts, in_order), lists, read_whole, theta
+            )
+        keep = (scores >= theta).nonzero()[0]  # the top k score theta at least
+        return self._best(at[keep], scores[keep], k, 1)
 
     def _score_candidates(
-        self, at: np.ndarray, lists: list[_List], floor: float | None = None
+        self, at: np.ndarray, lists: list[_List], whole: list[bool], floor: float | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Exact scores of distinct sorted global rows, summed in query order.
 
-        A list up to a few times longer than the candidates is looked up whole in a row ->
-        candidate map (nothing over every row is added to or zeroed); longer lists are
-        searched for the candidates. With a `floor`, the searches skip the candidates whose
-        bound (contributions known so far, maxima for the lists still to search) stays below
-        it: they cannot score `floor`, and are left out of the rows returned with scores.
+        A list read whole (`whole`: each of its rows is a candidate, so its contributions
+        are simply placed) or up to a few times longer than the candidates is looked up
+        whole in a row -> candidate map (nothing over every row is added to or zeroed);
+        longer lists are searched for the candidates. With a `floor`, the searches skip the
+        candidates whose bound (contributions known so far, maxima for the lists still to
+        search) stays below it: they cannot score `floor`, and are left out of the rows
+        returned with scores.
         """
         slots = self._slot_map()
         slots[at] = np.arange(len(at), dtype=np.int32)
         known: list[np.ndarray | None] = []
-        for each in lists:  # in query order, the order in which scores are summed
+        for each, read in zip(lists, whole, strict=True):  # in query order, as scores add up
             bits = each.impact is not None and each.impact.bits is not None
-            if len(each.rows) <= (_BITS_RATIO if bits else _LOOKUP_RATIO) * len(at):
+            if read:
+                contribution = np.zeros(len(at), dtype=np.float64)
+                contribution[slots[_global(each.rows, each.offset)]] = each.values
+                known.append(contribution)
+            elif len(each.rows) <= (_BITS_RATIO if bits else _LOOKUP_RATIO) * len(at):
                 found = slots[_global(each.rows, each.offset)]
                 # Positions, not a mask: two boolean selections over a long list cost ~4x.
                 hit = (found >= 0).nonzero()[0]
@@ -998,5 +1009,8 @@ def _distinct(parts: list[np.ndarray], in_order: bool = False) -> np.ndarray:
     values = np.concatenate(parts, dtype=np.intp)  # a copy even of one part: sorted in place
     values.sort(kind="stable" if in_order else "quicksort")
     if len(values) > 1:
-        values = values[np.concatenate(([True], values[1:] != values[:-1]))]
+        new = np.empty(len(values), dtype=bool)
+        new[0] = True
+        np.not_equal(values[1:], values[:-1], out=new[1:])
+        values = values[new]
     return values
