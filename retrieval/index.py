@@ -61,6 +61,8 @@ _BITS_RATIO = 3
 _BITS_DENSITY = 64
 # Depth combinations tried per segment when choosing how deep to read long lists.
 _LADDER_COMBINATIONS = 1024
+# Fewer candidates than this are mapped with 16-bit slots.
+_NARROW_SLOTS = 1 << 15
 # Up to this many scored entries, the final ordering is a Python sort of tuples.
 _PYTHON_SORT = 64
 # Up to this many values, the k-th largest is found by sorting them all, not partitioning.
@@ -689,8 +691,9 @@ class SentenceIndex:
         search) stays below it: they cannot score `floor`, and are left out of the rows
         returned with scores.
         """
-        slots = self._slot_map()
-        slots[at] = np.arange(len(at), dtype=np.int32)
+        narrow = len(at) < _NARROW_SLOTS
+        slots = self._slot_map(narrow)
+        slots[at] = np.arange(len(at), dtype=slots.dtype)
         known: list[np.ndarray | None] = []
         for each, read in zip(lists, whole, strict=True):  # in query order, as scores add up
             bits = each.impact is not None and each.impact.bits is not None
@@ -708,7 +711,10 @@ class SentenceIndex:
             else:
                 known.append(None)
         slots[at] = -1
-        self._scratch.slots = slots
+        if narrow:
+            self._scratch.narrow = slots
+        else:
+            self._scratch.slots = slots
         if floor is not None and any(c is None for c in known):
             # Summed in query order from upper bounds, so it bounds the float score too.
             bound = np.zeros(len(at), dtype=np.float64)
@@ -808,11 +814,17 @@ class SentenceIndex:
         self._scratch.scores = None
         return scratch if scratch is not None else np.zeros(self._rows, dtype=np.float64)
 
-    def _slot_map(self) -> np.ndarray:
-        """A row -> candidate map, -1 everywhere: this thread's own, taken like the scores."""
-        slots = getattr(self._scratch, "slots", None)
-        self._scratch.slots = None
-        return slots if slots is not None else np.full(self._rows, -1, dtype=np.int32)
+    def _slot_map(self, narrow: bool = False) -> np.ndarray:
+        """A row -> candidate map, -1 everywhere: this thread's own, taken like the scores.
+
+        `narrow`: int16, for fewer than _NARROW_SLOTS candidates (half the memory to read).
+        """
+        name = "narrow" if narrow else "slots"
+        slots = getattr(self._scratch, name, None)
+        setattr(self._scratch, name, None)
+        if slots is None:
+            slots = np.full(self._rows, -1, dtype=np.int16 if narrow else np.int32)
+        return slots
 
     def _release(self, accumulator: np.ndarray, touched: np.ndarray) -> None:
         """Give back this thread's array with its touched entries zeroed."""

@@ -36,3 +36,19 @@ def test_pruned_search_is_exact_however_candidates_are_looked_up(monkeypatch, bi
         pool = words[:25] if turn % 2 else words[:400]
         query = rng.choices(pool, weights[: len(pool)], k=rng.randint(2, 6))
         assert_exact(index, bm25, query, rng.choice([1, 5, 20]))
+
+
+def test_pruned_search_is_exact_with_wide_slot_maps(monkeypatch):
+    # Up to 32,767 candidates map through 16-bit slots; more take 32-bit ones.
+    monkeypatch.setattr(index_module, "_EXHAUSTIVE_MAX", 32)
+    monkeypatch.setattr(index_module, "_NARROW_SLOTS", 0)
+    rng = random.Random(12)
+    words = [f"t{i}" for i in range(800)]
+    weights = [1 / (i + 1) for i in range(800)]
+    corpus = [rng.choices(words, weights, k=rng.randint(1, 12)) for _ in range(5_000)]
+    index = SentenceIndex(make_sentences(corpus, per_document=30), corpus)
+    bm25 = BM25Okapi(corpus)
+    for turn in range(30):
+        pool = words[:25] if turn % 2 else words[:300]
+        query = rng.choices(pool, weights[: len(pool)], k=rng.randint(2, 6))
+        assert_exact(index, bm25, query, rng.choice([1, 5, 20]))
