@@ -443,7 +443,8 @@ def report(
         "",
         "Each SQuAD question is asked against its own article (answerable) and against another "
         "article picked at random (unanswerable). Confidence is the share of the question's "
-        "IDF weight that the best sentence contains (0..1, the same scale in every document). "
+        "weight (each term's IDF times its English rarity) that the best sentence contains "
+        "(0..1, the same scale in every document). "
         "A question is declined when its confidence is below the threshold. *answered "
         "correctly* counts answerable questions answered with a correct first sentence.",
         "",
