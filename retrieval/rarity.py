@@ -5,7 +5,7 @@ and rare words often weigh alike. Scaling each question term's IDF by its genera
 rarity lets the re-ranker and the confidence weigh names and rare words over common ones
 (benchmarks/results/quality.md, round 4). The counts are pyspellchecker's bundled English
 list (160,000 lower-case words counted in film subtitles, MIT licence), read from the
-installed package once, on first use (about 0.2 s): nothing downloads.
+installed package when this module is imported (about 0.2 s): nothing downloads.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from spellchecker import SpellChecker
 OFFSET = 2.0
 
 
-@functools.cache
-def _table() -> tuple[dict[str, int], float, float]:
+def _load() -> tuple[dict[str, int], float, float]:
     """The English word counts above the lowest, log10 of their total, and the lowest count."""
     frequency = SpellChecker(language="en", distance=1).word_frequency
     # Two thirds of the list sit at its lowest count (50). Weighing them as words the list
@@ -32,11 +31,15 @@ def _table() -> tuple[dict[str, int], float, float]:
     return counts, math.log10(frequency.total_words), lowest
 
 
+# Loaded at import, not on the first question: a bot (or a process forked from one that has
+# imported it) then answers its first question as fast as the rest.
+_COUNTS, _LOG_TOTAL, _LOWEST = _load()
+
+
 @functools.lru_cache(maxsize=65_536)
 def rarity(word: str) -> float:
     """How rare a (case-folded) word is in English: log10(1 / its frequency) - OFFSET, >= 0.
 
     Numbers, rare names and words the list lacks get the highest rarity (about 5.5).
     """
-    counts, log_total, missing = _table()
-    return max(0.0, log_total - math.log10(counts.get(word, missing)) - OFFSET)
+    return max(0.0, _LOG_TOTAL - math.log10(_COUNTS.get(word, _LOWEST)) - OFFSET)
