@@ -371,7 +371,7 @@ def write_report(
             "searchable, exact, <= 200 ms; answering meanwhile",
             f"{big['searchable_s'] * 1000:.0f} ms from the upload's bytes (index side "
             f"{big['index_side_s'] * 1000:.0f} ms); exact {big['exact_after_add']}; "
-            f"{big['answered_during_add']} questions answered meanwhile, p99 "
+            f"questions answered meanwhile: {big['answered_during_add']}, p99 "
             f"{big['latency_during_add_ms'].get('p99', 0):.1f} ms",
             big["searchable_s"] <= 0.2,
         )
