@@ -106,11 +106,14 @@ async def test_replace_and_remove_take_effect_for_the_next_question(library):
         await library.remove_document(SERVER, document.id)
 
 
-async def test_a_document_removed_while_it_is_being_indexed_stays_removed(store):
+async def start_add_held_before_indexing(store):
+    """A big document's add, once stored, with its index segment's build held by the gate.
+
+    One worker thread, held by `gate` after the document is prepared: the store gets the
+    document, but its segment (built in a thread at this size) waits for the gate.
+    """
     library = Library(store, RetrievalSettings())
     await library.load()
-    # One worker thread, held by `gate` after the document is prepared: the store gets the
-    # document, but its index segment (built in a thread at this size) waits for the gate.
     loop = asyncio.get_running_loop()
     loop.set_default_executor(ThreadPoolExecutor(max_workers=1))
     gate = threading.Event()
@@ -120,6 +123,11 @@ async def test_a_document_removed_while_it_is_being_indexed_stays_removed(store)
     held = loop.run_in_executor(None, gate.wait)
     while not await store.count_documents(SERVER):
         await asyncio.sleep(0.01)
+    return library, adding, held, gate
+
+
+async def test_a_document_removed_while_it_is_being_indexed_stays_removed(store):
+    library, adding, held, gate = await start_add_held_before_indexing(store)
     [stored] = await store.list_documents(SERVER)
     removing = asyncio.create_task(library.remove_document(SERVER, stored.id))
     await asyncio.sleep(0.2)  # long enough for the removal to finish if nothing holds it
@@ -131,18 +139,7 @@ async def test_a_document_removed_while_it_is_being_indexed_stays_removed(store)
 
 
 async def test_an_add_cancelled_after_its_commit_is_still_answered_from(store):
-    library = Library(store, RetrievalSettings())
-    await library.load()
-    # As above: the document is stored, and its segment's build waits for the gate.
-    loop = asyncio.get_running_loop()
-    loop.set_default_executor(ThreadPoolExecutor(max_workers=1))
-    gate = threading.Event()
-    text = "".join(f"Gadget {n} hums a distinct tune at dawn.\n" for n in range(6000))
-    adding = asyncio.create_task(library.add_document(SERVER, text.encode(), filename="big.txt"))
-    await asyncio.sleep(0)
-    held = loop.run_in_executor(None, gate.wait)
-    while not await store.count_documents(SERVER):
-        await asyncio.sleep(0.01)
+    library, adding, held, gate = await start_add_held_before_indexing(store)
     adding.cancel()
     await asyncio.sleep(0.05)
     gate.set()
@@ -153,7 +150,7 @@ async def test_an_add_cancelled_after_its_commit_is_still_answered_from(store):
     assert result.answer.hits and "hums a distinct tune" in result.answer.hits[0].sentence.text
 
 
-async def test_a_removal_cancelled_midway_still_leaves_the_index(library):
+async def test_a_removal_cancelled_midway_still_takes_effect(library):
     document = await library.add_document(SERVER, KETTLE, filename="kettle.txt")
     assert document is not None
     removing = asyncio.create_task(library.remove_document(SERVER, document.id))
