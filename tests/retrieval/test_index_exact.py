@@ -26,6 +26,26 @@ from tests.conftest import SEEDS
 WORDS = [f"w{i}" for i in range(60)]
 
 
+class Zipf:
+    """Words with Zipf-like frequencies (word i drawn with weight 1 / (i + 1)): long lists."""
+
+    def __init__(self, seed: int, vocabulary: int) -> None:
+        self.rng = random.Random(seed)
+        self.words = [f"t{i}" for i in range(vocabulary)]
+        self.weights = [1 / (i + 1) for i in range(vocabulary)]
+
+    def corpus(self, sentences: int) -> list[list[str]]:
+        """Sentences of 1 to 12 words."""
+        return [
+            self.rng.choices(self.words, self.weights, k=self.rng.randint(1, 12))
+            for _ in range(sentences)
+        ]
+
+    def query(self, pool: int, length: int) -> list[str]:
+        """A query of `length` words from the `pool` most frequent."""
+        return self.rng.choices(self.words[:pool], self.weights[:pool], k=length)
+
+
 def guarded_bm25(corpus: list[list[str]], k1: float = 1.5, b: float = 0.75) -> BM25Okapi:
     """BM25Okapi with the one guard SentenceIndex applies (see the module docstring)."""
     bm25 = BM25Okapi(corpus, k1=k1, b=b)
@@ -126,16 +146,13 @@ def test_long_posting_lists_take_the_pruned_paths_and_stay_exact(monkeypatch, ex
     # Zipf-like frequencies make long lists. Early stopping only pays on much larger
     # collections than a test builds, so one run lowers the threshold that turns it on.
     monkeypatch.setattr(index_module, "_EXHAUSTIVE_MAX", exhaustive_max)
-    rng = random.Random(42)
-    words = [f"t{i}" for i in range(2000)]
-    weights = [1 / (i + 1) for i in range(2000)]
-    corpus = [rng.choices(words, weights, k=rng.randint(1, 12)) for _ in range(12_000)]
+    zipf = Zipf(42, 2000)
+    corpus = zipf.corpus(12_000)
     index = SentenceIndex(make_sentences(corpus, per_document=50), corpus)
     bm25 = BM25Okapi(corpus)
     for turn in range(80):
-        pool = words[:30] if turn % 2 else words
-        query = rng.choices(pool, weights[: len(pool)], k=rng.randint(1, 4 + turn % 10))
-        assert_exact(index, bm25, query, rng.choice([1, 3, 5, 10, 20]))
+        query = zipf.query(30 if turn % 2 else 2000, zipf.rng.randint(1, 4 + turn % 10))
+        assert_exact(index, bm25, query, zipf.rng.choice([1, 3, 5, 10, 20]))
 
 
 @pytest.mark.parametrize("list_by_list", [16, 1 << 30])

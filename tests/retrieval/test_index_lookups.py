@@ -7,14 +7,12 @@ depends on sizes a test does not build, so the thresholds are moved instead.
 
 from __future__ import annotations
 
-import random
-
 import pytest
 from rank_bm25 import BM25Okapi
 
 from retrieval import SentenceIndex
 from retrieval import index as index_module
-from tests.retrieval.test_index_exact import assert_exact, make_sentences
+from tests.retrieval.test_index_exact import Zipf, assert_exact, make_sentences
 
 
 @pytest.mark.parametrize("bits_density", [1, 1 << 30], ids=["no-bitsets", "all-bitsets"])
@@ -24,31 +22,25 @@ def test_pruned_search_is_exact_however_candidates_are_looked_up(monkeypatch, bi
     monkeypatch.setattr(index_module, "_BITS_DENSITY", bits_density)
     monkeypatch.setattr(index_module, "_LOOKUP_RATIO", ratio)
     monkeypatch.setattr(index_module, "_BITS_RATIO", ratio)
-    rng = random.Random(11)
-    words = [f"t{i}" for i in range(1500)]
-    weights = [1 / (i + 1) for i in range(1500)]
-    corpus = [rng.choices(words, weights, k=rng.randint(1, 12)) for _ in range(9_000)]
+    zipf = Zipf(11, 1500)
+    corpus = zipf.corpus(9_000)
     index = SentenceIndex(make_sentences(corpus, per_document=30), corpus)
     has_bits = [i.bits is not None for i in index._prepared.impact[0].values()]
     assert has_bits and all(has_bits) == (bits_density > 1) and any(has_bits) == all(has_bits)
     bm25 = BM25Okapi(corpus)
     for turn in range(40):
-        pool = words[:25] if turn % 2 else words[:400]
-        query = rng.choices(pool, weights[: len(pool)], k=rng.randint(2, 6))
-        assert_exact(index, bm25, query, rng.choice([1, 5, 20]))
+        query = zipf.query(25 if turn % 2 else 400, zipf.rng.randint(2, 6))
+        assert_exact(index, bm25, query, zipf.rng.choice([1, 5, 20]))
 
 
 def test_pruned_search_is_exact_with_wide_slot_maps(monkeypatch):
     # Up to 32,767 candidates map through 16-bit slots; more take 32-bit ones.
     monkeypatch.setattr(index_module, "_EXHAUSTIVE_MAX", 32)
     monkeypatch.setattr(index_module, "_NARROW_SLOTS", 0)
-    rng = random.Random(12)
-    words = [f"t{i}" for i in range(800)]
-    weights = [1 / (i + 1) for i in range(800)]
-    corpus = [rng.choices(words, weights, k=rng.randint(1, 12)) for _ in range(5_000)]
+    zipf = Zipf(12, 800)
+    corpus = zipf.corpus(5_000)
     index = SentenceIndex(make_sentences(corpus, per_document=30), corpus)
     bm25 = BM25Okapi(corpus)
     for turn in range(30):
-        pool = words[:25] if turn % 2 else words[:300]
-        query = rng.choices(pool, weights[: len(pool)], k=rng.randint(2, 6))
-        assert_exact(index, bm25, query, rng.choice([1, 5, 20]))
+        query = zipf.query(25 if turn % 2 else 300, zipf.rng.randint(2, 6))
+        assert_exact(index, bm25, query, zipf.rng.choice([1, 5, 20]))
