@@ -13,7 +13,10 @@ from click.testing import CliRunner
 from bot.cli import cli
 from tests.conftest import SEED_ANSWER, SEED_QUESTION
 
-VERBATIM = shutil.which("verbatim") or ""
+# The command this interpreter's environment installed (beside it in the venv's bin), not
+# whichever `verbatim` comes first on PATH: that may be another environment's, or stale.
+_BESIDE = Path(sys.executable).with_name("verbatim")
+VERBATIM = str(_BESIDE) if _BESIDE.exists() else shutil.which("verbatim") or ""
 
 
 def run(db: Path, *args: str, input: str | None = None, check: bool = True):
