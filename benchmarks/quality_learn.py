@@ -61,7 +61,7 @@ def pad(items: list[tuple[np.ndarray, np.ndarray]]) -> Lists:
     return Lists(features, labels, mask)
 
 
-def collect(depth: int, k1: float = 0.6, b: float = 0.5) -> dict[str, Lists]:
+def collect(depth: int, k1: float = 0.9, b: float = 0.75) -> dict[str, Lists]:
     """Candidate lists of SQuAD (article and paragraph level, both halves) and SelQA."""
     config = EngineConfig("learn", k1=k1, b=b)
     analyzer = config.analyzer()
@@ -142,8 +142,8 @@ def show(data: dict[str, Lists], w: np.ndarray, label: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--depth", type=int, default=RerankWeights().candidates)
-    parser.add_argument("--k1", type=float, default=0.6)
-    parser.add_argument("--b", type=float, default=0.5)
+    parser.add_argument("--k1", type=float, default=0.9)
+    parser.add_argument("--b", type=float, default=0.75)
     parser.add_argument(
         "--paragraphs", action="store_true", help="also fit on the even half's paragraph lists"
     )

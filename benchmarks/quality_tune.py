@@ -54,8 +54,8 @@ def evaluate(config: EngineConfig, squad: list, selqa: list) -> dict[str, float]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--stage", choices=["bm25", "rerank"], default="bm25")
-    parser.add_argument("--k1", type=float, default=0.6)
-    parser.add_argument("--b", type=float, default=0.5)
+    parser.add_argument("--k1", type=float, default=0.9)
+    parser.add_argument("--b", type=float, default=0.75)
     args = parser.parse_args()
     squad = squad_tune_half()
     selqa = load_selqa("dev")

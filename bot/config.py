@@ -37,8 +37,8 @@ class RetrievalSettings:
     # k1, b, the re-ranking weights and min_confidence were chosen on SelQA dev and half of
     # SQuAD dev; see benchmarks/results/quality.md. The re-ranker's other weights (coverage,
     # context, novelty) are fixed in retrieval.rerank.RerankWeights.
-    k1: float = 0.6
-    b: float = 0.5
+    k1: float = 0.9
+    b: float = 0.75
     min_confidence: float = 0.3
     context: bool = False
     max_question_chars: int = 2000

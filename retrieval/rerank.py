@@ -70,17 +70,17 @@ class RerankWeights:
     """
 
     answer_type: float = 0.63
-    proximity: float = 0.07
-    phrase: float = 0.35
-    neighbours: float = 0.12
+    proximity: float = 0.05
+    phrase: float = 0.37
+    neighbours: float = 0.13
     candidates: int = 20
     bm25: float = 1.0
-    coverage: float = 0.94
-    context_before: float = 1.27
-    context_after: float = 0.42
-    novelty: float = -0.21
-    surface: float = 0.78
-    prefix: float = 0.79
+    coverage: float = 0.98
+    context_before: float = 1.23
+    context_after: float = 0.38
+    novelty: float = 0.02
+    surface: float = 0.77
+    prefix: float = 0.8
 
     def vector(self) -> tuple[float, ...]:
         """The weights in the order of `candidate_features`' columns (FEATURES)."""
