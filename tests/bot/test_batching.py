@@ -23,6 +23,17 @@ class Recorder:
         return [ValueError(item) if item < 0 else item * 10 for item in items]
 
 
+async def submitted_while_one_runs(run: Recorder, items):
+    """A batcher whose first call (1) is held running, and `items` submitted meanwhile."""
+    run.gate.clear()
+    batcher = Batcher(run, limit=8)
+    first = asyncio.create_task(batcher.submit(1))
+    await asyncio.sleep(0)
+    rest = [asyncio.create_task(batcher.submit(n)) for n in items]
+    await asyncio.sleep(0)
+    return batcher, first, rest
+
+
 async def test_a_lone_call_runs_alone():
     run = Recorder()
     batcher = Batcher(run, limit=8)
@@ -33,12 +44,7 @@ async def test_a_lone_call_runs_alone():
 
 async def test_calls_waiting_meanwhile_run_together_in_order():
     run = Recorder()
-    run.gate.clear()
-    batcher = Batcher(run, limit=8)
-    first = asyncio.create_task(batcher.submit(1))
-    await asyncio.sleep(0)
-    rest = [asyncio.create_task(batcher.submit(n)) for n in range(2, 7)]
-    await asyncio.sleep(0)
+    _, first, rest = await submitted_while_one_runs(run, range(2, 7))
     run.gate.set()
     assert await first == 10
     assert await asyncio.gather(*rest) == [20, 30, 40, 50, 60]
@@ -55,12 +61,7 @@ async def test_calls_made_together_share_a_batch_capped_at_the_limit():
 
 async def test_an_item_that_fails_fails_alone():
     run = Recorder()
-    run.gate.clear()
-    batcher = Batcher(run, limit=8)
-    first = asyncio.create_task(batcher.submit(1))
-    await asyncio.sleep(0)
-    tasks = [asyncio.create_task(batcher.submit(n)) for n in (2, -3, 4)]
-    await asyncio.sleep(0)
+    batcher, first, tasks = await submitted_while_one_runs(run, (2, -3, 4))
     run.gate.set()
     await first
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)
@@ -94,13 +95,7 @@ async def test_a_failing_batch_fails_each_of_its_callers_and_the_next_batch_runs
 
 async def test_a_caller_that_gives_up_is_not_run():
     run = Recorder()
-    run.gate.clear()
-    batcher = Batcher(run, limit=8)
-    first = asyncio.create_task(batcher.submit(1))
-    await asyncio.sleep(0)
-    gone = asyncio.create_task(batcher.submit(2))
-    kept = asyncio.create_task(batcher.submit(3))
-    await asyncio.sleep(0)
+    _, first, (gone, kept) = await submitted_while_one_runs(run, (2, 3))
     gone.cancel()
     run.gate.set()
     assert await first == 10
