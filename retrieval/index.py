@@ -664,9 +664,9 @@ class SentenceIndex:
         parts = [at]
         in_order = True
         read_whole = [depth == len(each.rows) for each, depth in zip(lists, depths, strict=True)]
-        for each, depth in zip(lists, depths, strict=True):
+        for each, depth, whole in zip(lists, depths, read_whole, strict=True):
             if each.impact is not None and depth > _SEED_DEPTH:
-                whole = depth == len(each.rows)  # in row order already: cheaper to sort
+                # Read whole, the list is in row order already: cheaper to sort.
                 rows = each.rows if whole else each.impact.ranked[:depth]
                 parts.append(_global(rows, each.offset))
                 in_order = in_order and whole
@@ -729,7 +729,11 @@ class SentenceIndex:
         return at, scores
 
     def _look_up(self, at: np.ndarray, each: _List) -> np.ndarray:
-        """Each candidate's contribution from one list (0.0 where absent), by binary search."""
+        """Each candidate's contribution from one list (0.0 where absent).
+
+        Found through the list's bitset when it has one (a rank count per candidate), else by
+        binary search in its rows.
+        """
         contribution = np.zeros(len(at), dtype=np.float64)
         if len(self._segments) > 1:
             low, high = np.searchsorted(at, (each.offset, each.offset + each.size)).tolist()
