@@ -115,9 +115,9 @@ def run_squad(articles: list[SquadArticle], make: Callable[[list[str]], object])
         ranker = make(article.sentences)
         for question in article.questions:
             if isinstance(ranker, Engine):
-                terms, bm25 = ranker.bm25(question.text)
-                scores = ranker.article_scores(question.text, terms, bm25)
-                local = ranker.rerank(question.text, terms, bm25, question.paragraph)
+                bm25 = ranker.bm25(question.text)
+                scores = ranker.article_scores(question.text, bm25)
+                local = ranker.rerank(question.text, bm25, question.paragraph)
             else:
                 assert isinstance(ranker, PlainBM25)
                 scores = ranker.scores(question.text)
@@ -161,8 +161,8 @@ def run_selqa(
         for question in group:
             subset = [position[s] for s in question.candidates]
             if isinstance(ranker, Engine):
-                terms, bm25 = ranker.bm25(question.text)
-                scores = ranker.rerank(question.text, terms, bm25, subset)
+                bm25 = ranker.bm25(question.text)
+                scores = ranker.rerank(question.text, bm25, subset)
             else:
                 assert isinstance(ranker, PlainBM25)
                 scores = ranker.scores(question.text)[subset]
@@ -189,13 +189,12 @@ def no_answer_confidences(
         for question in article.questions:
             other = (position + 1 + int(rng.integers(count - 1))) % count
             own = engines[position]
-            terms, bm25 = own.bm25(question.text)
-            scores = own.article_scores(question.text, terms, bm25)
+            bm25 = own.bm25(question.text)
+            scores = own.article_scores(question.text, bm25)
             answerable.append(own.confidence(question.text, scores))
             correct.append(int(np.argmax(scores)) in question.answers and bm25.max() > 0)
             foreign = engines[other]
-            terms, bm25 = foreign.bm25(question.text)
-            scores = foreign.article_scores(question.text, terms, bm25)
+            scores = foreign.article_scores(question.text, foreign.bm25(question.text))
             unanswerable.append(foreign.confidence(question.text, scores))
             held_out.append(position % 2 == 1)
     return (

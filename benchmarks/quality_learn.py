@@ -36,7 +36,7 @@ def question_list(
     engine: Engine, text: str, subset: list[int] | None, answers: frozenset[int], depth: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """One question's candidates (BM25's best `depth`, or the subset): features and labels."""
-    _, bm25 = engine.bm25(text)
+    bm25 = engine.bm25(text)
     if subset is None:
         order = np.argsort(-bm25, kind="stable")[:depth]
         subset = order[bm25[order] > 0].tolist()

@@ -79,17 +79,14 @@ class Engine:
         )
         self.size = len(sentences)
 
-    def bm25(self, question: str) -> tuple[list[str], np.ndarray]:
-        """The question's terms and the BM25 score of every sentence (0 when no term matches)."""
-        terms = self.analyzer.analyze(question)
+    def bm25(self, question: str) -> np.ndarray:
+        """The BM25 score of every sentence for the question (0 when no term matches)."""
         bm25 = np.zeros(self.size)
-        for sentence, score in self.index.search(terms, self.size):
+        for sentence, score in self.index.search(self.analyzer.analyze(question), self.size):
             bm25[sentence.id] = score
-        return terms, bm25
+        return bm25
 
-    def rerank(
-        self, question: str, terms: list[str], bm25: np.ndarray, subset: Sequence[int]
-    ) -> np.ndarray:
+    def rerank(self, question: str, bm25: np.ndarray, subset: Sequence[int]) -> np.ndarray:
         """Re-ranked scores of the subset's sentences, in the subset's order."""
         candidates = [(self.sentences[i], float(bm25[i])) for i in subset]
         asked = Question.of(question, self.analyzer)
@@ -105,10 +102,9 @@ class Engine:
 
     def scores(self, question: str) -> np.ndarray:
         """Final scores of every sentence."""
-        terms, bm25 = self.bm25(question)
-        return self.article_scores(question, terms, bm25)
+        return self.article_scores(question, self.bm25(question))
 
-    def article_scores(self, question: str, terms: list[str], bm25: np.ndarray) -> np.ndarray:
+    def article_scores(self, question: str, bm25: np.ndarray) -> np.ndarray:
         """Scores over the whole document: the top candidates re-ranked, as the engine does.
 
         The rest keep their BM25 order, below every candidate (the engine never returns them).
@@ -117,7 +113,7 @@ class Engine:
         order = order[bm25[order] > 0]
         final = bm25 + NOT_A_CANDIDATE
         if order.size:
-            final[order] = self.rerank(question, terms, bm25, order.tolist())
+            final[order] = self.rerank(question, bm25, order.tolist())
         return final
 
     def confidence(self, question: str, scores: np.ndarray) -> float:
