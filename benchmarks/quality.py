@@ -88,6 +88,11 @@ def ablations(shipped: EngineConfig) -> list[EngineConfig]:
             name="- prefix matching (first 4 letters of missing words)",
             weights=replace(w, prefix=0.0),
         ),
+        replace(
+            shipped,
+            name="- WordNet relations (synonyms, derivations, irregular forms)",
+            weights=replace(w, related=0.0),
+        ),
         replace(shipped, name="- 12 candidates instead of 20", weights=replace(w, candidates=12)),
         replace(shipped, name="- all re-ranking (BM25 only)", weights=NO_RERANK),
     ]

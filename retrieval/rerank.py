@@ -15,6 +15,7 @@ import numpy as np
 from retrieval.analyzer import Analyzer
 from retrieval.index import SentenceIndex
 from retrieval.rarity import rarity
+from retrieval.related import related
 from retrieval.term_table import TermTable
 from retrieval.types import Sentence
 
@@ -44,6 +45,7 @@ FEATURES = (
     "neighbours",
     "surface",
     "prefix",
+    "related",
 )
 
 # A question word the sentence lacks still counts as near when a word of the sentence starts
@@ -63,7 +65,8 @@ class RerankWeights:
     question] + neighbours * (BM25 of the candidates just before and after) / (the best)
     + surface * [share of the question's weight whose very word, not only its stem, is in
     the sentence] + prefix * [share of the weight of the question's words the sentence lacks
-    but holds a word starting with the same PREFIX letters].
+    but holds a word starting with the same PREFIX letters] + related * [share of the weight
+    of the question's terms the sentence lacks but holds a term WordNet relates to].
     The question's weights are what the caller gives (answer.question_weights: each term's IDF
     times its general-English rarity). A linear model fitted on SelQA dev and half of SQuAD
     dev (benchmarks/quality_learn.py).
@@ -71,16 +74,17 @@ class RerankWeights:
 
     answer_type: float = 0.63
     proximity: float = 0.05
-    phrase: float = 0.37
+    phrase: float = 0.38
     neighbours: float = 0.13
     candidates: int = 20
     bm25: float = 1.0
-    coverage: float = 0.98
+    coverage: float = 1.0
     context_before: float = 1.23
     context_after: float = 0.38
-    novelty: float = 0.02
+    novelty: float = 0.01
     surface: float = 0.77
-    prefix: float = 0.8
+    prefix: float = 0.53
+    related: float = 0.91
 
     def vector(self) -> tuple[float, ...]:
         """The weights in the order of `candidate_features`' columns (FEATURES)."""
@@ -98,6 +102,7 @@ NO_RERANK = RerankWeights(
     novelty=0.0,
     surface=0.0,
     prefix=0.0,
+    related=0.0,
 )
 
 _UNITS = (
@@ -185,6 +190,10 @@ class Question:
     prefixes: tuple[tuple[str, ...], ...]
     # Per distinct term: the general-English rarity of the first word that gave it.
     rarity: tuple[float, ...]
+    # Every term WordNet relates to a distinct term (retrieval.related) that the question
+    # lacks, and which distinct term (rows) each of them (columns) is related to.
+    related_terms: tuple[str, ...]
+    related_to: np.ndarray
 
     @classmethod
     def of(cls, text: str, analyzer: Analyzer) -> Question:
@@ -213,8 +222,27 @@ class Question:
             for each in surfaces
         )
         rarities = tuple(rarity(each[0]) for each in surfaces)
+        linked = [related(term) for term in distinct]
+        column_of: dict[str, int] = {}
+        for others in linked:
+            for other in others:
+                if other not in column:
+                    column_of.setdefault(other, len(column_of))
+        related_to = np.zeros((len(distinct), len(column_of)), dtype=bool)
+        for j, others in enumerate(linked):
+            related_to[j, [column_of[other] for other in others if other in column_of]] = True
         return cls(
-            text, terms, answer_type(text), words, distinct, pairs, surfaces, prefixes, rarities
+            text,
+            terms,
+            answer_type(text),
+            words,
+            distinct,
+            pairs,
+            surfaces,
+            prefixes,
+            rarities,
+            tuple(column_of),
+            related_to,
         )
 
 
@@ -291,7 +319,9 @@ def _weight_vector(weights: RerankWeights) -> np.ndarray:
 def _table(
     question: Question, candidates: Sequence[tuple[Sentence, float]], index: SentenceIndex
 ) -> TermTable:
-    return TermTable.build(index, [sentence for sentence, _ in candidates], question.distinct)
+    return TermTable.build(
+        index, [sentence for sentence, _ in candidates], question.distinct, question.related_terms
+    )
 
 
 def _features(
@@ -317,13 +347,17 @@ def _features(
     )
     tf, rank = table.tf, table.rank
     # Terms x (candidates, the sentences before them, the sentences after them, the candidates
-    # holding the very word, those holding a word with its first letters): one weight_share.
-    held = np.empty((len(terms), 5, n), dtype=bool)
+    # holding the very word, those holding a word with its first letters, those lacking the
+    # term but holding a term related to it): one weight_share.
+    held = np.empty((len(terms), 6, n), dtype=bool)
     np.greater(tf.reshape(len(terms), 3, n), 0, out=held[:, :3])
     present = held[:, 0]
     held[:, 1:3] &= ~present[:, None, :]
     _word_forms(question, candidates, present, held[:, 3], held[:, 4])
-    own, context_before, context_after, surface, prefix = weight_share(weights, held)
+    # A term counts as related-held when one of its related terms is in the candidate.
+    np.matmul(question.related_to, table.holds, out=held[:, 5])
+    held[:, 5] &= ~present
+    own, context_before, context_after, surface, prefix, linked = weight_share(weights, held)
     matched = present.sum(axis=0)
     low = np.where(present, rank, _LAST).min(axis=0)
     high = rank.max(axis=0)  # ABSENT is below every rank
@@ -366,6 +400,7 @@ def _features(
         "neighbours": np.array(nearby, dtype=np.float64) / top,
         "surface": surface,
         "prefix": prefix,
+        "related": linked,
     }
     features = np.empty((n, len(FEATURES)), dtype=np.float64)
     for column, name in enumerate(FEATURES):

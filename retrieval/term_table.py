@@ -44,12 +44,22 @@ class TermTable:
     after_keys: list[int]
     before: list[Sentence | None]
     after: list[Sentence | None]
+    # Per term of `others` given to build (rows) and candidate: whether it holds the term.
+    holds: np.ndarray
 
     @classmethod
     def build(
-        cls, index: SentenceIndex, sentences: Sequence[Sentence], terms: Sequence[str]
+        cls,
+        index: SentenceIndex,
+        sentences: Sequence[Sentence],
+        terms: Sequence[str],
+        others: Sequence[str] = (),
     ) -> TermTable:
-        """The table for these sentences of the index (each must be in it) and distinct terms."""
+        """The table for these sentences of the index (each must be in it) and distinct terms.
+
+        `others` are terms of which only presence in the candidates is wanted (the terms
+        related to the question's): a cheaper read than `terms`' counts and ranks.
+        """
         segments = index.segments
         offsets = [0]
         for segment in segments:
@@ -88,6 +98,7 @@ class TermTable:
         tf = np.zeros((len(terms), 3 * n), dtype=np.int64)
         rank = np.full((len(terms), n), ABSENT, dtype=np.int64)
         lengths = np.zeros(n, dtype=np.int64)
+        holds = np.zeros((len(others), n), dtype=bool)
         wanted = np.array(rows + before + after, dtype=np.int64)
         used = set(numbers)
         for number in used:
@@ -102,6 +113,7 @@ class TermTable:
                 at = np.flatnonzero(ours[:n])
                 lengths[at] = segment.postings.lengths[wanted[at]]
             _fill(segment, terms, mine, tf, rank)
+            _mark(segment, others, mine[:n], holds, alone=len(used) == 1)
         return cls(
             tf,
             rank,
@@ -111,6 +123,7 @@ class TermTable:
             after_keys,
             before_sentences,
             after_sentences,
+            holds,
         )
 
 
@@ -162,3 +175,31 @@ def _fill(
         # Rows of other segments never hit, so they keep what their own segment wrote.
         np.copyto(tf[j], postings.tf[found], where=hit)
         np.copyto(rank[j], postings.rank[found[:candidates]], where=hit[:candidates])
+
+
+def _mark(
+    segment: Segment, terms: Sequence[str], rows: np.ndarray, holds: np.ndarray, *, alone: bool
+) -> None:
+    """Mark which of one segment's rows (-1: skip) hold each term, in as few array calls as can be.
+
+    A question brings about twenty related terms, so this is the re-ranker's hot loop. When the
+    segment is the only one, its marks are written; otherwise added to the other segments'.
+    """
+    postings = segment.postings
+    vocabulary = postings.vocabulary
+    indptr = segment.indptr_list
+    every_row = postings.rows
+    for j, term in enumerate(terms):
+        local = vocabulary.get(term)
+        if local is None:
+            continue
+        start, end = indptr[local], indptr[local + 1]
+        if start == end:
+            continue
+        held = every_row[start:end]
+        # A row past the list's end is clipped to its last row, which then differs from it.
+        found = held.take(held.searchsorted(rows), mode="clip")
+        if alone:
+            np.equal(found, rows, out=holds[j])
+        else:
+            holds[j] |= found == rows

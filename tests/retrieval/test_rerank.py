@@ -9,6 +9,7 @@ import pytest
 from retrieval import Analyzer, DocumentRef, Sentence, SentenceIndex, answer_question
 from retrieval.answer import confidence_of, coverage, question_weights
 from retrieval.postings import Segment
+from retrieval.related import related
 from retrieval.rerank import (
     FEATURES,
     PREFIX,
@@ -104,6 +105,12 @@ def reference_features(question, candidates, index, idf):
             question.kind, sentence.text, question.words
         )
         surface, prefix = word_forms(question.text, sentence.text, idf, present)
+        linked = {
+            t
+            for t in question.distinct
+            if t not in present
+            and any(r in present for r in related(t) if r not in question.distinct)
+        }
         rows.append(
             {
                 "bm25": score / top,
@@ -117,6 +124,7 @@ def reference_features(question, candidates, index, idf):
                 "neighbours": nearby / top,
                 "surface": surface,
                 "prefix": prefix,
+                "related": share(idf, linked),
             }
         )
     return rows
@@ -167,6 +175,8 @@ def questions(index):
     """Questions made of words of the documents' sentences, plus a few typed ones."""
     rng = random.Random(7)
     made = ["How many Special Operations forces?", "Who met in Brussels?", "when did Carter meet"]
+    # Words whose WordNet relatives (battle/fight, leader/led, strategy/strategic) are in them.
+    made += ["Which battle was the leader in?", "What strategy did the president speak of?"]
     texts = [s.text for s in index.sentences]
     for _ in range(40):
         words = rng.choice(texts).split()
@@ -180,6 +190,7 @@ def questions(index):
 def test_features_equal_the_reference_computed_from_text(index):
     checked = 0
     across_segments = 0
+    linked = 0
     for text in questions(index):
         terms = ANALYZER.analyze(text)
         candidates = index.search(terms, 20)
@@ -198,8 +209,10 @@ def test_features_equal_the_reference_computed_from_text(index):
             # Coverage sums the same weights in the same order as the reference: same bits.
             assert got == expected, text
             checked += 1
+            linked += got["related"] > 0
     assert checked > 200
     assert across_segments > 10
+    assert linked > 5
 
 
 def test_removed_documents_are_never_candidates_or_neighbours(index):
