@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -190,7 +191,7 @@ class Question:
     prefixes: tuple[tuple[str, ...], ...]
     # Per distinct term: the general-English rarity of the first word that gave it.
     rarity: tuple[float, ...]
-    # Every term WordNet relates to a distinct term (retrieval.related) that the question
+    # The terms WordNet relates to each distinct term (retrieval.related) that the question
     # lacks, and which distinct term (rows) each of them (columns) is related to.
     related_terms: tuple[str, ...]
     related_to: np.ndarray
@@ -222,15 +223,14 @@ class Question:
             for each in surfaces
         )
         rarities = tuple(rarity(each[0]) for each in surfaces)
-        linked = [related(term) for term in distinct]
-        column_of: dict[str, int] = {}
-        for others in linked:
-            for other in others:
-                if other not in column:
-                    column_of.setdefault(other, len(column_of))
-        related_to = np.zeros((len(distinct), len(column_of)), dtype=bool)
+        # Each term's related terms in a block of columns of their own; a term related to two
+        # question terms is read twice, which is rarer and cheaper than de-duplicating.
+        linked = [[other for other in related(term) if other not in column] for term in distinct]
+        related_to = np.zeros((len(distinct), sum(map(len, linked))), dtype=bool)
+        start = 0
         for j, others in enumerate(linked):
-            related_to[j, [column_of[other] for other in others if other in column_of]] = True
+            related_to[j, start : start + len(others)] = True
+            start += len(others)
         return cls(
             text,
             terms,
@@ -241,7 +241,7 @@ class Question:
             surfaces,
             prefixes,
             rarities,
-            tuple(column_of),
+            tuple(itertools.chain.from_iterable(linked)),
             related_to,
         )
 
