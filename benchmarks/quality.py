@@ -93,6 +93,11 @@ def ablations(shipped: EngineConfig) -> list[EngineConfig]:
             name="- WordNet relations (synonyms, derivations, irregular forms)",
             weights=replace(w, related=0.0),
         ),
+        replace(
+            shipped,
+            name="- followers (the sentences after the best two)",
+            weights=replace(w, followers=0),
+        ),
         replace(shipped, name="- 12 candidates instead of 20", weights=replace(w, candidates=12)),
         replace(shipped, name="- all re-ranking (BM25 only)", weights=NO_RERANK),
     ]

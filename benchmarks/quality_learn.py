@@ -35,11 +35,11 @@ class Lists:
 def question_list(
     engine: Engine, text: str, subset: list[int] | None, answers: frozenset[int], depth: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One question's candidates (BM25's best `depth`, or the subset): features and labels."""
+    """One question's candidates (BM25's best `depth` and followers, or the subset)."""
     bm25 = engine.bm25(text)
     if subset is None:
         order = np.argsort(-bm25, kind="stable")[:depth]
-        subset = order[bm25[order] > 0].tolist()
+        subset = engine.candidates(text, bm25, order[bm25[order] > 0].tolist())
     candidates = [(engine.sentences[i], float(bm25[i])) for i in subset]
     asked = Question.of(text, engine.analyzer)
     features = candidate_features(

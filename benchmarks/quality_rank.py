@@ -12,7 +12,7 @@ from rank_bm25 import BM25Okapi
 from retrieval.analyzer import Analyzer
 from retrieval.answer import confidence_of, question_weights
 from retrieval.index import SentenceIndex
-from retrieval.rerank import Question, RerankWeights, rerank
+from retrieval.rerank import Question, RerankWeights, rerank, with_followers
 from retrieval.types import DocumentRef, Sentence
 
 _WORD = re.compile(r"\w+")
@@ -113,8 +113,19 @@ class Engine:
         order = order[bm25[order] > 0]
         final = bm25 + NOT_A_CANDIDATE
         if order.size:
-            final[order] = self.rerank(question, bm25, order.tolist())
+            subset = self.candidates(question, bm25, order.tolist())
+            final[subset] = self.rerank(question, bm25, subset)
         return final
+
+    def candidates(self, question: str, bm25: np.ndarray, best: list[int]) -> list[int]:
+        """BM25's best sentences, then their followers, as answer_question picks them."""
+        chosen = with_followers(
+            self.index,
+            [(self.sentences[i], float(bm25[i])) for i in best],
+            self.analyzer.analyze(question),
+            self.config.weights.followers,
+        )
+        return [sentence.id for sentence, _ in chosen]
 
     def confidence(self, question: str, scores: np.ndarray) -> float:
         """The per-question confidence of the best sentence, as the engine computes it."""

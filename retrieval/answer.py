@@ -9,7 +9,7 @@ import numpy as np
 
 from retrieval.analyzer import Analyzer
 from retrieval.index import SentenceIndex
-from retrieval.rerank import Question, RerankWeights, rerank, weight_share
+from retrieval.rerank import Question, RerankWeights, rerank, weight_share, with_followers
 from retrieval.types import Sentence
 
 DEFAULT_TOP_K = 3
@@ -57,14 +57,17 @@ def answer_question(
 ) -> Answer:
     """Rank the index's sentences against the question and keep those that answer it.
 
-    BM25 picks the candidates; re-ranking orders them by a fitted mix of BM25, answer type,
+    BM25 picks the candidates (and the sentences just after its best two: with_followers);
+    re-ranking orders them by a fitted mix of BM25, answer type,
     proximity, IDF coverage and the sentences around them (retrieval.rerank).
     Confidence is the share of the question's weight (IDF times English rarity) the sentence
     contains, so it means the same in every document and server, and one threshold fits all.
     """
     asked = Question.of(question, analyzer)
     terms = asked.terms
-    candidates = index.search(terms, max(top_k, weights.candidates))
+    candidates = with_followers(
+        index, index.search(terms, max(top_k, weights.candidates)), terms, weights.followers
+    )
     if not candidates:
         return Answer(question=question, terms=terms)
     rescored = rerank(asked, candidates, index, weights, question_weights(asked, index))

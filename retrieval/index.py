@@ -344,6 +344,28 @@ class SentenceIndex:
             values[segment.dead[rows]] = 0.0  # removed sentences score nothing
         return values
 
+    def row_score(self, segment: Segment, row: int, query: Sequence[str]) -> float:
+        """One row's BM25 score for the query: the bits BM25Okapi.get_scores gives it.
+
+        Terms are added in query order, repeats included, as rank-bm25 adds them.
+        """
+        if segment.dead is not None and segment.dead[row]:
+            return 0.0
+        postings = segment.postings
+        indptr = segment.indptr_list
+        length = postings.lengths[row : row + 1]
+        score = 0.0
+        for term in query:
+            local = postings.vocabulary.get(term)
+            if local is None:
+                continue
+            start = indptr[local]
+            at = start + int(postings.rows[start : indptr[local + 1]].searchsorted(row))
+            if at < indptr[local + 1] and postings.rows[at] == row:
+                tf = postings.tf[at : at + 1]
+                score += float(self._contribution(self.idf(term), tf, length)[0])
+        return score
+
     def neighbours(self, sentence: Sentence) -> tuple[Sentence | None, Sentence | None]:
         """The sentences just before and after, within the same document."""
         for segment in self._segments:

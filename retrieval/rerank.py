@@ -17,7 +17,7 @@ from retrieval.analyzer import Analyzer
 from retrieval.index import SentenceIndex
 from retrieval.rarity import rarity
 from retrieval.related import related
-from retrieval.term_table import TermTable
+from retrieval.term_table import TermTable, followers
 from retrieval.types import Sentence
 
 
@@ -69,23 +69,25 @@ class RerankWeights:
     but holds a word starting with the same PREFIX letters] + related * [share of the weight
     of the question's terms the sentence lacks but holds a term WordNet relates to].
     The question's weights are what the caller gives (answer.question_weights: each term's IDF
-    times its general-English rarity). A linear model fitted on SelQA dev and half of SQuAD
-    dev (benchmarks/quality_learn.py).
+    times its general-English rarity). The candidates are BM25's best `candidates`, then the
+    sentence after each of the best `followers` (with_followers). A linear model fitted on
+    SelQA dev and half of SQuAD dev (benchmarks/quality_learn.py).
     """
 
-    answer_type: float = 0.63
+    answer_type: float = 0.64
     proximity: float = 0.05
     phrase: float = 0.38
-    neighbours: float = 0.13
+    neighbours: float = 0.15
     candidates: int = 20
+    followers: int = 2
     bm25: float = 1.0
-    coverage: float = 1.0
+    coverage: float = 1.04
     context_before: float = 1.23
-    context_after: float = 0.38
-    novelty: float = 0.01
+    context_after: float = 0.36
+    novelty: float = 0.0
     surface: float = 0.77
     prefix: float = 0.53
-    related: float = 0.91
+    related: float = 0.95
 
     def vector(self) -> tuple[float, ...]:
         """The weights in the order of `candidate_features`' columns (FEATURES)."""
@@ -104,6 +106,7 @@ NO_RERANK = RerankWeights(
     surface=0.0,
     prefix=0.0,
     related=0.0,
+    followers=0,
 )
 
 _UNITS = (
@@ -281,6 +284,26 @@ def candidate_features(
 ) -> np.ndarray:
     """Each candidate's signals (candidates x FEATURES, in RerankWeights.vector's order)."""
     return _features(question, candidates, _table(question, candidates, index), idf)
+
+
+def with_followers(
+    index: SentenceIndex,
+    candidates: Sequence[tuple[Sentence, float]],
+    query: Sequence[str],
+    count: int,
+) -> list[tuple[Sentence, float]]:
+    """The candidates, then the sentence after each of the first `count` (not one already).
+
+    An answer often follows the sentence that names its subject ("He was born in 1856.") and
+    shares none of the question's words, so BM25 alone never proposes it. Each follower comes
+    with its exact BM25 score for the query (often 0).
+    """
+    if count <= 0 or not candidates:
+        return list(candidates)
+    have = {sentence.id for sentence, _ in candidates}
+    lead = [sentence for sentence, _ in candidates[:count]]
+    added = [each for each in followers(index, lead, query) if each[0].id not in have]
+    return [*candidates, *added]
 
 
 def rerank(

@@ -127,6 +127,21 @@ class TermTable:
         )
 
 
+def followers(
+    index: SentenceIndex, sentences: Sequence[Sentence], query: Sequence[str]
+) -> list[tuple[Sentence, float]]:
+    """The sentence just after each one given (in its document), with its BM25 score."""
+    segments = index.segments
+    spans = [segment.documents for segment in segments]
+    found = []
+    for sentence in sentences:
+        number, row, _, last = _locate(segments, spans, sentence)
+        if row + 1 < last:
+            segment = segments[number]
+            found.append((segment.sentences[row + 1], index.row_score(segment, row + 1, query)))
+    return found
+
+
 def _locate(
     segments: Sequence[Segment], spans: Sequence[Mapping[int, tuple[int, int]]], sentence: Sentence
 ) -> tuple[int, int, int, int]:

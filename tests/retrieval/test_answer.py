@@ -12,6 +12,7 @@ from retrieval.rerank import (
     candidate_features,
     has_answer_type,
     rerank,
+    with_followers,
 )
 from retrieval.sentences import split_sentences
 from tests.conftest import SEED_TEXT
@@ -130,6 +131,28 @@ def test_answer_type_lifts_the_sentence_holding_the_answer():
     )
     assert typed[0].sentence.text.endswith("6 March 1522.")
     assert typed[0].score > plain[0].score or plain[0].sentence is typed[0].sentence
+
+
+def test_the_sentences_after_the_best_two_join_the_candidates():
+    texts = [
+        "Gustave Eiffel's company designed the Eiffel Tower for the World's Fair.",
+        "Construction finished in March 1889.",
+        "The tower is 330 metres tall.",
+        "Paris hosts millions of visitors every year.",
+        "The Eiffel Tower was finished on time.",
+    ]
+    index = make_index(texts)
+    terms = Question.of("When was the Eiffel Tower built?", ANALYZER).terms
+    found = index.search(terms, 20)
+    assert [s.id for s, _ in found] == [0, 4, 2]
+    # Sentence 0's follower shares no term, so it scores 0; sentence 4 ends the document.
+    assert with_followers(index, found, terms, 2) == [*found, (index.sentences[1], 0.0)]
+    assert with_followers(index, found, terms, 0) == found
+    # The best two are sentences 1 and 4 now: 1's follower is a candidate already.
+    terms = Question.of("When was the Eiffel Tower construction finished?", ANALYZER).terms
+    found = index.search(terms, 20)
+    assert [s.id for s, _ in found] == [1, 4, 0, 2]
+    assert with_followers(index, found, terms, 2) == found
 
 
 def test_answers_are_verbatim_sentences(seed_index):

@@ -21,6 +21,7 @@ from bot.store import GLOBAL_SCOPE, Store
 from retrieval import Analyzer, DocumentRef, Sentence, SentenceIndex
 from retrieval import index as index_module
 from retrieval.postings import Segment
+from retrieval.term_table import followers
 from tests.conftest import SEEDS
 
 WORDS = [f"w{i}" for i in range(60)]
@@ -245,6 +246,19 @@ def test_segments_with_removals_and_merges_equal_one_fresh_collection():
                 got = [(s.id, v) for s, v in index.search(query, k)]
                 want = [(live[i][0].id, v) for i, v in expected_top(bm25, query, k)]
                 assert got == want
+                assert_followers_exact(index, bm25, live, query)
+
+
+def assert_followers_exact(index, bm25, live, query):
+    """Each live sentence's follower is the next one of its document, scored as rank-bm25 does."""
+    scores = bm25.get_scores(query) if bm25 is not None else np.zeros(len(live))
+    for row, (sentence, _) in enumerate(live):
+        following = live[row + 1][0] if row + 1 < len(live) else None
+        if following is not None and following.document.id != sentence.document.id:
+            following = None
+        expected = [] if following is None else [(following.id, float(scores[row + 1]))]
+        got = [(s.id, score) for s, score in followers(index, [sentence], query)]
+        assert got == expected, query
 
 
 async def library_matches_rank_bm25(library: Library, scope: int, queries: list[str]) -> None:
