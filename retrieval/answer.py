@@ -58,8 +58,8 @@ def answer_question(
     """Rank the index's sentences against the question and keep those that answer it.
 
     BM25 picks the candidates (and the sentences just after its best two: with_followers);
-    re-ranking orders them by a fitted mix of BM25, answer type,
-    proximity, IDF coverage and the sentences around them (retrieval.rerank).
+    re-ranking orders them by a fitted mix of BM25, answer type, proximity, IDF coverage, the
+    sentences around them and WordNet's related words (retrieval.rerank).
     Confidence is the share of the question's weight (IDF times English rarity) the sentence
     contains, so it means the same in every document and server, and one threshold fits all.
     """

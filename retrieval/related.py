@@ -2,7 +2,7 @@
 
 A question often words its answer's sentence differently: "Who invented ..." against "... its
 inventor was", "what did they buy" against "they bought". The re-ranker counts a question term
-the sentence lacks as half-met when the sentence holds a term related to it here
+the sentence lacks as partly met when the sentence holds a term related to it here
 (RerankWeights.related; benchmarks/results/quality.md, round 5). The table is derived from
 WordNet 3.0 by retrieval/build_related.py and ships in the package (data/, with WordNet's
 licence), keyed by the default analyzer's terms (English Snowball stems, stop words left out):
