@@ -18,6 +18,7 @@ import hashlib
 import os
 import signal
 import sys
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -132,6 +133,10 @@ def zygote() -> None:
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             try:
                 asyncio.run(main(mode, Path(database)))
+            except BaseException:
+                # os._exit skips the interpreter's own report: the parent shows this one.
+                traceback.print_exc(file=sys.stdout)
+                sys.stdout.flush()
             finally:
                 os._exit(1)
         say(str(pid))

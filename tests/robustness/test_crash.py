@@ -107,7 +107,7 @@ def kill_at(children: list[Child], delays: list[float]) -> None:
     started = time.monotonic()
     for delay, child in sorted(zip(delays, children, strict=True), key=lambda pair: pair[0]):
         time.sleep(max(0.0, started + delay - time.monotonic()))
-        assert child.alive(), f"{child.mode} child ended by itself: {child.lines()[-3:]}"
+        assert child.alive(), f"{child.mode} child ended by itself: {child.lines()[-8:]}"
         os.kill(child.pid, signal.SIGKILL)
     deadline = time.monotonic() + 10
     while any(child.alive() for child in children):
