@@ -10,7 +10,7 @@ length. One binary search per question term and segment finds every wanted row a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -167,21 +167,26 @@ def _locate(
     raise KeyError(sentence.id)
 
 
+def _posting_lists(segment: Segment, terms: Sequence[str]) -> Iterator[tuple[int, int, int]]:
+    """Each term's position in `terms` and the span of its posting list, if it has one here."""
+    vocabulary = segment.postings.vocabulary
+    indptr = segment.indptr_list
+    for j, term in enumerate(terms):
+        local = vocabulary.get(term)
+        if local is not None:
+            start, end = indptr[local], indptr[local + 1]
+            # A merge can leave a term of removed rows without any.
+            if start != end:
+                yield j, start, end
+
+
 def _fill(
     segment: Segment, terms: Sequence[str], rows: np.ndarray, tf: np.ndarray, rank: np.ndarray
 ) -> None:
     """Write each term's counts in one segment's rows (-1: skip), and the candidates' ranks."""
     postings = segment.postings
-    vocabulary = postings.vocabulary
-    indptr = segment.indptr_list
     candidates = rank.shape[1]
-    for j, term in enumerate(terms):
-        local = vocabulary.get(term)
-        if local is None:
-            continue
-        start, end = indptr[local], indptr[local + 1]
-        if start == end:
-            continue
+    for j, start, end in _posting_lists(segment, terms):
         held = postings.rows[start:end]
         found = held.searchsorted(rows)
         np.minimum(found, end - start - 1, out=found)
@@ -200,17 +205,8 @@ def _mark(
     A question brings about twenty related terms, so this is the re-ranker's hot loop. When the
     segment is the only one, its marks are written; otherwise added to the other segments'.
     """
-    postings = segment.postings
-    vocabulary = postings.vocabulary
-    indptr = segment.indptr_list
-    every_row = postings.rows
-    for j, term in enumerate(terms):
-        local = vocabulary.get(term)
-        if local is None:
-            continue
-        start, end = indptr[local], indptr[local + 1]
-        if start == end:
-            continue
+    every_row = segment.postings.rows
+    for j, start, end in _posting_lists(segment, terms):
         held = every_row[start:end]
         # A row past the list's end is clipped to its last row, which then differs from it.
         found = held.take(held.searchsorted(rows), mode="clip")
