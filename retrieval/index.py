@@ -352,18 +352,13 @@ class SentenceIndex:
         if segment.dead is not None and segment.dead[row]:
             return 0.0
         postings = segment.postings
-        indptr = segment.indptr_list
         length = postings.lengths[row : row + 1]
         score = 0.0
-        for term in query:
-            local = postings.vocabulary.get(term)
-            if local is None:
-                continue
-            start = indptr[local]
-            at = start + int(postings.rows[start : indptr[local + 1]].searchsorted(row))
-            if at < indptr[local + 1] and postings.rows[at] == row:
+        for j, start, end in segment.posting_lists(query):
+            at = start + int(postings.rows[start:end].searchsorted(row))
+            if at < end and postings.rows[at] == row:
                 tf = postings.tf[at : at + 1]
-                score += float(self._contribution(self.idf(term), tf, length)[0])
+                score += float(self._contribution(self.idf(query[j]), tf, length)[0])
         return score
 
     def neighbours(self, sentence: Sentence) -> tuple[Sentence | None, Sentence | None]:

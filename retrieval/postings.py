@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import chain, count, repeat
@@ -237,6 +237,21 @@ class Segment:
     def indptr_list(self) -> list[int]:
         """The postings' indptr as Python ints (cheaper to index per query than numpy)."""
         return self.postings.indptr.tolist()
+
+    def posting_lists(self, terms: Sequence[str]) -> Iterator[tuple[int, int, int]]:
+        """Each term's position in `terms` and the span of its posting list, if it has one here.
+
+        In the terms' order, repeats included.
+        """
+        vocabulary = self.postings.vocabulary
+        indptr = self.indptr_list
+        for j, term in enumerate(terms):
+            local = vocabulary.get(term)
+            if local is not None:
+                start, end = indptr[local], indptr[local + 1]
+                # A merge can leave a term of removed rows without any.
+                if start != end:
+                    yield j, start, end
 
     @property
     def dead_count(self) -> int:

@@ -10,7 +10,7 @@ length. One binary search per question term and segment finds every wanted row a
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -167,26 +167,13 @@ def _locate(
     raise KeyError(sentence.id)
 
 
-def _posting_lists(segment: Segment, terms: Sequence[str]) -> Iterator[tuple[int, int, int]]:
-    """Each term's position in `terms` and the span of its posting list, if it has one here."""
-    vocabulary = segment.postings.vocabulary
-    indptr = segment.indptr_list
-    for j, term in enumerate(terms):
-        local = vocabulary.get(term)
-        if local is not None:
-            start, end = indptr[local], indptr[local + 1]
-            # A merge can leave a term of removed rows without any.
-            if start != end:
-                yield j, start, end
-
-
 def _fill(
     segment: Segment, terms: Sequence[str], rows: np.ndarray, tf: np.ndarray, rank: np.ndarray
 ) -> None:
     """Write each term's counts in one segment's rows (-1: skip), and the candidates' ranks."""
     postings = segment.postings
     candidates = rank.shape[1]
-    for j, start, end in _posting_lists(segment, terms):
+    for j, start, end in segment.posting_lists(terms):
         held = postings.rows[start:end]
         found = held.searchsorted(rows)
         np.minimum(found, end - start - 1, out=found)
@@ -206,7 +193,7 @@ def _mark(
     segment is the only one, its marks are written; otherwise added to the other segments'.
     """
     every_row = segment.postings.rows
-    for j, start, end in _posting_lists(segment, terms):
+    for j, start, end in segment.posting_lists(terms):
         held = every_row[start:end]
         # A row past the list's end is clipped to its last row, which then differs from it.
         found = held.take(held.searchsorted(rows), mode="clip")
