@@ -11,7 +11,7 @@ matches one of its gold sentences (see `matches`), or when it is unanswerable an
 Ranking variants plug in as `Variant(name, answerer, retrieval)`: `answerer` builds, from the
 loaded corpus, a function question -> (answered, sentences); every variant is scored on the
 same questions and shown side by side. Tune on the "tune" half only; report "heldout".
-Takes under a minute.
+Takes a few seconds.
 """
 
 from __future__ import annotations
@@ -397,7 +397,9 @@ def library_answerer(corpus: CasualCorpus) -> AnswerFn:
 
 def plain_bm25_answerer(corpus: CasualCorpus) -> AnswerFn:
     """A floor for comparison: rank-bm25 over lower-case words, best sentence, never declines."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
     from quality_rank import PlainBM25
 
     sentences = [sentence.text for sentence in corpus.index().sentences]
