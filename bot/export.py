@@ -23,6 +23,11 @@ CSV_COLUMNS = (
     "thumbs_up",
     "thumbs_down",
 )
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP, CSV injection),
+# even after leading whitespace, which some spreadsheets trim before deciding; a cell starting
+# with a tab or CR is on OWASP's list as well.
+_FORMULA_STARTS = ("=", "+", "-", "@")
+_TRIMMED_STARTS = ("\t", "\r")
 
 
 def interaction_json(row: InteractionRecord) -> dict[str, Any]:
@@ -59,5 +64,14 @@ def interactions_csv(rows: list[InteractionRecord]) -> str:
     for row in rows:
         data = interaction_json(row)
         data["answers"] = json.dumps(data["answers"])
-        writer.writerow([data[column] for column in CSV_COLUMNS])
+        writer.writerow([spreadsheet_safe(data[column]) for column in CSV_COLUMNS])
     return buffer.getvalue()
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A text cell that would start a formula, prefixed with a single quote (shown as text)."""
+    if isinstance(value, str) and (
+        value.startswith(_TRIMMED_STARTS) or value.lstrip().startswith(_FORMULA_STARTS)
+    ):
+        return "'" + value
+    return value
