@@ -34,7 +34,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 AddressPolicy = Callable[[IPAddress], bool]
 
 MAX_REDIRECTS = 5
-# A remote server's status reason is quoted in the refusal up to this many characters.
+# A remote server's status reason or type is quoted in a refusal up to this many characters.
 MAX_REASON_CHARS = 100
 ACCEPTED_TYPES = frozenset(
     {
@@ -197,8 +197,10 @@ class Fetcher:
                 if response.status != 200:
                     # The reason phrase is the remote server's text: keep the refusal short.
                     reason = " ".join((response.reason or "").split())[:MAX_REASON_CHARS]
+                    if not reason:
+                        raise DocumentRejectedError(f"The server answered {response.status}.")
                     raise DocumentRejectedError(
-                        f"The server answered {response.status} {reason}".strip() + "."
+                        f"The server answered {response.status} {{reason}}.", reason=reason
                     )
                 content_type = self._checked_type(response)
                 data = await self._read(response)
@@ -231,8 +233,10 @@ class Fetcher:
             return None
         media = declared.split(";", 1)[0].strip().lower()
         if media not in ACCEPTED_TYPES:
+            # The type is the remote server's text too.
             raise DocumentRejectedError(
-                f"The URL serves {media or 'an unknown type'}, not text, Markdown, HTML or PDF."
+                "The URL serves {media}, not text, Markdown, HTML or PDF.",
+                media=media[:MAX_REASON_CHARS] or "an unknown type",
             )
         return declared
 
