@@ -4,10 +4,12 @@ import csv
 import io
 import json
 import os
+import random
 import subprocess
 import sys
+import zipfile
 
-from bot.export import interactions_csv
+from bot.export import export_file, interactions_csv
 from bot.store import GLOBAL_SCOPE, LoggedAnswer
 from tests.bot.test_cli import VERBATIM, run
 
@@ -77,3 +79,32 @@ async def test_verbatim_log_csv_is_safe_and_jsonl_keeps_the_text(db_path, store)
     ]
     lines = run(db_path, "log", "--format", "jsonl", "--limit", "100").stdout.splitlines()
     assert [json.loads(line)["question"] for line in lines] == list(reversed(FORMULAS + PLAIN))
+
+
+async def test_an_export_file_fits_its_limit_as_it_is_zipped_or_cut_to_the_newest_rows(store):
+    rng = random.Random(5)
+    words = [f"w{n}" for n in range(2000)]
+    await log_questions(store, [" ".join(rng.choices(words, k=40)) + "?" for _ in range(400)])
+    rows = await store.interactions(GLOBAL_SCOPE, limit=1000)
+    size = len(interactions_csv(rows).encode("utf-8"))
+
+    plain = export_file(rows, "log", size)
+    assert (plain.filename, plain.rows, plain.zipped) == ("log.csv", 400, False)
+    assert plain.data.decode("utf-8") == interactions_csv(rows)
+
+    zipped = export_file(rows, "log", size - 1)
+    assert (zipped.filename, zipped.rows, zipped.zipped) == ("log.zip", 400, True)
+    assert len(zipped.data) < size
+    with zipfile.ZipFile(io.BytesIO(zipped.data)) as archive:
+        assert archive.namelist() == ["log.csv"]
+        assert archive.read("log.csv").decode("utf-8") == interactions_csv(rows)
+
+    for limit in (len(zipped.data) - 1, len(zipped.data) // 3, 2000):
+        cut = export_file(rows, "log", limit)
+        assert cut.zipped and 0 < cut.rows < 400 and len(cut.data) <= limit
+        with zipfile.ZipFile(io.BytesIO(cut.data)) as archive:
+            assert archive.read("log.csv").decode("utf-8") == interactions_csv(rows[: cut.rows])
+        # Close to the limit, not far under it.
+        assert len(cut.data) > limit * 0.8
+
+    assert export_file(rows, "log", 100) is None
