@@ -19,7 +19,7 @@ from bot.cooldown import Cooldown
 from bot.errors import VerbatimError
 from bot.fetch import Fetcher
 from bot.library import Library
-from bot.render import MESSAGE_LIMIT, NO_MENTIONS
+from bot.render import MESSAGE_LIMIT, NO_MENTIONS, escape
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def user_message(error: BaseException) -> str | None:
     if isinstance(error, app_commands.CommandInvokeError):
         error = error.original
     if isinstance(error, VerbatimError):
-        return error.message
+        return error.render(escape)
     if isinstance(error, app_commands.NoPrivateMessage):
         return "This command only works in a server."
     if isinstance(error, app_commands.CheckFailure) and error.args:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import sys
@@ -29,6 +28,7 @@ from bot.ingest import (
 )
 from bot.library import AskResult, Library, supported_files
 from bot.store import GLOBAL_SCOPE, Store, StoredDocument
+from bot.terminal import json_line, printable
 from bot.wording import counted
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ async def ask(obj: CliContext, question: str, top_k: int | None, scope: int, as_
     async with open_library(obj.settings) as library:
         result = await library.ask(question, scope=scope, via="cli", top_k=top_k)
     if as_json:
-        click.echo(json.dumps(answer_json(result), ensure_ascii=False))
+        click.echo(json_line(answer_json(result)))
     else:
         click.echo(format_answer(result))
 
@@ -142,7 +142,7 @@ async def chat(obj: CliContext, scope: int) -> None:
             try:
                 result = await library.ask(line, scope=scope, via="chat")
             except VerbatimError as error:
-                click.echo(error.message, err=True)
+                click.echo(printable(error.message), err=True)
                 continue
             click.echo(format_answer(result))
             click.echo()
@@ -222,7 +222,9 @@ async def _report_progress(outcomes: AsyncIterator[FileOutcome], total: int) -> 
             progress.update()
             if outcome.document is None:
                 failures += 1
-                progress.write(f"skipped {outcome.path}: {outcome.error}", file=sys.stderr)
+                progress.write(
+                    printable(f"skipped {outcome.path}: {outcome.error}"), file=sys.stderr
+                )
             else:
                 progress.write(_added(outcome.document))
     return failures
@@ -230,7 +232,7 @@ async def _report_progress(outcomes: AsyncIterator[FileOutcome], total: int) -> 
 
 def _added(document: StoredDocument, done: str = "added") -> str:
     return (
-        f"{done} document {document.id} '{document.title}', "
+        f"{done} document {document.id} '{printable(document.title)}', "
         f"{counted(document.sentence_count, 'sentence')}"
     )
 
@@ -247,8 +249,10 @@ async def docs_list(obj: CliContext, scope: int) -> None:
         click.echo("No documents.")
     for document in documents:
         click.echo(
-            f"{document.id:>5}  {document.title}  ({counted(document.sentence_count, 'sentence')}, "
-            f"{document.source or 'no source'}, added {document.added_at[:16]})"
+            f"{document.id:>5}  {printable(document.title)}  "
+            f"({counted(document.sentence_count, 'sentence')}, "
+            f"{printable(document.source or 'no source')}, "
+            f"added {printable(document.added_at[:16])})"
         )
 
 
@@ -263,11 +267,12 @@ async def docs_show(obj: CliContext, document_id: int, scope: int) -> None:
         document = await store.get_document(scope, document_id)
         sentences = await store.document_sentences(document_id)
     click.echo(
-        f"{document.title}\nsource: {document.source or '-'}\nadded: {document.added_at} "
-        f"by {document.added_by or '-'}\nsentences: {document.sentence_count}\n"
+        f"{printable(document.title)}\nsource: {printable(document.source or '-')}\n"
+        f"added: {printable(document.added_at)} by {printable(document.added_by or '-')}\n"
+        f"sentences: {document.sentence_count}\n"
     )
     for sentence in sentences:
-        click.echo(f"{sentence.position:>4}. {sentence.text}")
+        click.echo(f"{sentence.position:>4}. {printable(sentence.text)}")
 
 
 @docs.command("remove")
@@ -279,7 +284,7 @@ async def docs_remove(obj: CliContext, document_id: int, scope: int) -> None:
     """Remove a document; questions stop seeing it at once."""
     async with Store.open(obj.settings.storage.database) as store:
         document = await store.remove_document(scope, document_id)
-    click.echo(f"removed document {document.id} '{document.title}'")
+    click.echo(f"removed document {document.id} '{printable(document.title)}'")
 
 
 @docs.command("replace")
@@ -332,7 +337,7 @@ async def log_command(
         rows = await store.interactions(scope, limit=limit, unanswered=unanswered, rated=rated)
     if output == "jsonl":
         for row in rows:
-            click.echo(json.dumps(interaction_json(row), ensure_ascii=False))
+            click.echo(json_line(interaction_json(row)))
     elif output == "csv":
         click.echo(interactions_csv(rows), nl=False)
     elif not rows:
@@ -344,7 +349,8 @@ async def log_command(
                 f" +{row.thumbs_up}/-{row.thumbs_down}" if row.thumbs_up or row.thumbs_down else ""
             )
             click.echo(
-                f"{row.id:>6}  {row.asked_at[:19]}  {row.via:<12} {state:<9}{votes}  {row.question}"
+                f"{row.id:>6}  {printable(row.asked_at[:19])}  {printable(row.via):<12} "
+                f"{state:<9}{votes}  {printable(row.question)}"
             )
 
 
@@ -468,13 +474,15 @@ def format_answer(result: AskResult) -> str:
     lines = []
     for number, hit in enumerate(result.answer.hits, 1):
         document = hit.sentence.document
-        source = f" ({document.source})" if document.source else ""
+        source = f" ({printable(document.source)})" if document.source else ""
         if hit.before is not None:
-            lines.append(click.style(hit.before.text, dim=True))
-        lines.append(hit.sentence.text)
+            lines.append(click.style(printable(hit.before.text), dim=True))
+        lines.append(printable(hit.sentence.text))
         if hit.after is not None:
-            lines.append(click.style(hit.after.text, dim=True))
-        lines.append(f"  [{number}] {document.title} — sentence {hit.sentence.position}{source}")
+            lines.append(click.style(printable(hit.after.text), dim=True))
+        lines.append(
+            f"  [{number}] {printable(document.title)} — sentence {hit.sentence.position}{source}"
+        )
     return "\n".join(lines)
 
 
@@ -491,7 +499,7 @@ def main() -> None:
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except VerbatimError as error:
-        click.echo(f"verbatim: {error.message}", err=True)
+        click.echo(f"verbatim: {printable(error.message)}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
@@ -500,7 +508,7 @@ def main() -> None:
         if os.environ.get("VERBATIM_DEBUG"):
             raise
         click.echo(
-            f"verbatim: unexpected error ({type(error).__name__}: {error}); "
+            f"verbatim: unexpected error ({type(error).__name__}: {printable(str(error))}); "
             "set VERBATIM_DEBUG=1 for details.",
             err=True,
         )

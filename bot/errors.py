@@ -5,15 +5,30 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from bot.store.store import StoredDocument
 
 
 class VerbatimError(Exception):
-    """An error caused by the user's input; its message is safe to show them."""
+    """An error caused by the user's input; its message is safe to show them.
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    Text it quotes from documents, members or remote servers comes apart from the message, as
+    `quoted` values for the message's `{name}` fields, so that each front end escapes it its own
+    way (`render`): Discord markdown in replies, control characters on a terminal.
+    """
+
+    def __init__(self, message: str, **quoted: str) -> None:
+        self.template = message
+        self.quoted = quoted
+        self.message = message.format(**quoted) if quoted else message
+        super().__init__(self.message)
+
+    def render(self, escape: Callable[[str], str]) -> str:
+        """The message with every quoted text passed through `escape`."""
+        if not self.quoted:
+            return self.message
+        return self.template.format(**{name: escape(text) for name, text in self.quoted.items()})
 
 
 class DuplicateDocumentError(VerbatimError):
@@ -21,7 +36,8 @@ class DuplicateDocumentError(VerbatimError):
 
     def __init__(self, existing: StoredDocument) -> None:
         super().__init__(
-            f"This content is already here as document {existing.id}, '{existing.title}'."
+            f"This content is already here as document {existing.id}, '{{title}}'.",
+            title=existing.title,
         )
         self.existing = existing
 

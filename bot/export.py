@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from bot.store import InteractionRecord
@@ -23,6 +26,11 @@ CSV_COLUMNS = (
     "thumbs_up",
     "thumbs_down",
 )
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP, CSV injection),
+# even after leading whitespace, which some spreadsheets trim before deciding; a cell starting
+# with a tab or CR is on OWASP's list as well.
+_FORMULA_STARTS = ("=", "+", "-", "@")
+_TRIMMED_STARTS = ("\t", "\r")
 
 
 def interaction_json(row: InteractionRecord) -> dict[str, Any]:
@@ -51,7 +59,7 @@ def interaction_json(row: InteractionRecord) -> dict[str, Any]:
     }
 
 
-def interactions_csv(rows: list[InteractionRecord]) -> str:
+def interactions_csv(rows: Sequence[InteractionRecord]) -> str:
     """Log rows as CSV text with a header (shared by the CLI and /qa export)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -59,5 +67,54 @@ def interactions_csv(rows: list[InteractionRecord]) -> str:
     for row in rows:
         data = interaction_json(row)
         data["answers"] = json.dumps(data["answers"])
-        writer.writerow([data[column] for column in CSV_COLUMNS])
+        writer.writerow([spreadsheet_safe(data[column]) for column in CSV_COLUMNS])
+    return buffer.getvalue()
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A text cell that would start a formula, prefixed with a single quote (shown as text)."""
+    if isinstance(value, str) and (
+        value.startswith(_TRIMMED_STARTS) or value.lstrip().startswith(_FORMULA_STARTS)
+    ):
+        return "'" + value
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFile:
+    """Log rows as one file within an upload limit: the newest `rows` of them, maybe zipped."""
+
+    data: bytes
+    filename: str
+    rows: int
+    zipped: bool
+
+
+def export_file(rows: Sequence[InteractionRecord], name: str, limit: int) -> ExportFile | None:
+    """Rows (newest first) as `name`.csv in at most `limit` bytes, or None if not even one fits.
+
+    The CSV as it is when it fits; zipped when that fits (a log compresses several times over);
+    else the newest rows whose zipped CSV fits.
+    """
+    text = _csv_bytes(rows)
+    if len(text) <= limit:
+        return ExportFile(text, f"{name}.csv", len(rows), zipped=False)
+    kept = len(rows)
+    while kept > 0:
+        data = _zipped(f"{name}.csv", text if kept == len(rows) else _csv_bytes(rows[:kept]))
+        if len(data) <= limit:
+            return ExportFile(data, f"{name}.zip", kept, zipped=True)
+        # Rows compress about alike: aim a little under the limit, and always shrink.
+        kept = min(kept - 1, int(kept * limit / len(data) * 0.95))
+    return None
+
+
+def _csv_bytes(rows: Sequence[InteractionRecord]) -> bytes:
+    return interactions_csv(rows).encode("utf-8")
+
+
+def _zipped(filename: str, data: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(filename, data)
     return buffer.getvalue()

@@ -34,7 +34,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 AddressPolicy = Callable[[IPAddress], bool]
 
 MAX_REDIRECTS = 5
-# A remote server's status reason is quoted in the refusal up to this many characters.
+# A remote server's status reason or type is quoted in a refusal up to this many characters.
 MAX_REASON_CHARS = 100
 ACCEPTED_TYPES = frozenset(
     {
@@ -47,13 +47,38 @@ ACCEPTED_TYPES = frozenset(
     }
 )
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+# IPv6 ranges that reach an IPv4 address this guard cannot check, or are local by definition.
+# Python (3.11) counts them as global. None is how a public document server is reached today.
+_REFUSED_IPV6 = tuple(
+    ipaddress.IPv6Network(network)
+    for network in (
+        "::/96",  # IPv4-compatible, ::a.b.c.d (deprecated by RFC 4291)
+        "::ffff:0:0:0/96",  # IPv4-translated, ::ffff:0:a.b.c.d (SIIT)
+        "64:ff9b:1::/48",  # NAT64 local use (RFC 8215): the IPv4 address sits where a site says
+        "2001::/32",  # Teredo: a tunnel to the IPv4 address it carries
+        "2002::/16",  # 6to4: a tunnel to the IPv4 address it carries (deprecated by RFC 7526)
+        "fec0::/10",  # site-local (deprecated by RFC 3879): a private network's addresses
+    )
+)
 _USER_AGENT = "Verbatim document fetcher (+https://github.com/verbatim-bot)"
 
 
 def is_public_address(address: IPAddress) -> bool:
-    """Whether an address is on the public internet (not private, loopback, link-local, …)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    """Whether an address is on the public internet (not private, loopback, link-local, …).
+
+    IPv6 addresses that lead to an IPv4 one are judged by that IPv4 address where it is known
+    exactly (mapped, NAT64's well-known prefix) and refused outright where it is not.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        elif address in _NAT64:
+            # DNS64 gives IPv4-only hosts these addresses on IPv6-only networks, and the gateway
+            # connects to the IPv4 address in the last 32 bits (RFC 6052): judge that one.
+            address = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        elif any(address in network for network in _REFUSED_IPV6):
+            return False
     return address.is_global and not address.is_multicast
 
 
@@ -172,8 +197,10 @@ class Fetcher:
                 if response.status != 200:
                     # The reason phrase is the remote server's text: keep the refusal short.
                     reason = " ".join((response.reason or "").split())[:MAX_REASON_CHARS]
+                    if not reason:
+                        raise DocumentRejectedError(f"The server answered {response.status}.")
                     raise DocumentRejectedError(
-                        f"The server answered {response.status} {reason}".strip() + "."
+                        f"The server answered {response.status} {{reason}}.", reason=reason
                     )
                 content_type = self._checked_type(response)
                 data = await self._read(response)
@@ -206,8 +233,10 @@ class Fetcher:
             return None
         media = declared.split(";", 1)[0].strip().lower()
         if media not in ACCEPTED_TYPES:
+            # The type is the remote server's text too.
             raise DocumentRejectedError(
-                f"The URL serves {media or 'an unknown type'}, not text, Markdown, HTML or PDF."
+                "The URL serves {media}, not text, Markdown, HTML or PDF.",
+                media=media[:MAX_REASON_CHARS] or "an unknown type",
             )
         return declared
 

@@ -14,7 +14,7 @@ from discord.ext import commands
 from bot.app import GENERIC_ERROR, CoolingDown
 from bot.errors import VerbatimError
 from bot.library import AskResult
-from bot.render import NO_MENTIONS, render_answer
+from bot.render import NO_MENTIONS, escape, render_answer
 from bot.store import GLOBAL_SCOPE
 
 if TYPE_CHECKING:
@@ -177,7 +177,7 @@ class Ask(commands.Cog):
                 user_id=message.author.id,
             )
         except VerbatimError as error:
-            await _reply(message, error.message)
+            await _reply(message, error.render(escape))
             return
         except Exception:
             log.exception("answering a message failed")

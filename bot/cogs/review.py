@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -11,15 +12,22 @@ import discord
 from discord import app_commands
 
 from bot.cogs.moderated import ModeratorGroupCog, server_scope, tell
-from bot.export import interactions_csv
+from bot.export import ExportFile, export_file
 from bot.render import NO_MENTIONS, escape, fit_lines, shorten
 from bot.store import InteractionRecord
+from bot.wording import counted
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from bot.app import Verbatim
 
-# An export is one attachment; this many rows stay well under Discord's upload limit.
+# At most this many rows per export, the newest; `before:` goes on from where one stopped.
 EXPORT_LIMIT = 20_000
+# Room left under the upload limit for the message and the request's framing around the file.
+UPLOAD_HEADROOM = 16_384
+# What the CLI can write in one go (`verbatim log --limit`).
+CLI_ROWS = 100_000
 
 
 def since(days: int) -> str:
@@ -82,30 +90,67 @@ class Review(
         )
 
     @app_commands.command(name="export")
-    @app_commands.describe(days="Only the last this many days (default: everything)")
+    @app_commands.describe(
+        days="Only the last this many days (default: everything)",
+        before="Only questions older than this log id (to go on where an export stopped)",
+    )
     async def export(
         self,
         interaction: discord.Interaction[Verbatim],
         days: app_commands.Range[int, 1, 3650] | None = None,
+        before: app_commands.Range[int, 1] | None = None,
     ) -> None:
-        """The question log of this server as a CSV file."""
+        """The question log of this server as a CSV file (zipped if it is large)."""
         await interaction.response.defer(ephemeral=True, thinking=True)
+        scope = server_scope(interaction)
         rows = await self.bot.store.interactions(
-            server_scope(interaction),
-            limit=EXPORT_LIMIT,
+            scope,
+            limit=EXPORT_LIMIT + 1,
             since=since(days) if days is not None else None,
+            before=before,
         )
-        # Formatting the newest 20,000 rows takes most of a second: not on the event loop.
-        data = await asyncio.to_thread(_csv_bytes, rows)
-        note = f" (the newest {EXPORT_LIMIT:,})" if len(rows) == EXPORT_LIMIT else ""
-        await interaction.followup.send(
-            f"{len(rows)} logged questions{note}.",
-            file=discord.File(
-                io.BytesIO(data), filename=f"verbatim-log-{interaction.guild_id}.csv"
-            ),
-            ephemeral=True,
-            allowed_mentions=NO_MENTIONS,
+        more = len(rows) > EXPORT_LIMIT
+        rows = rows[:EXPORT_LIMIT]
+        # The file must fit what Discord accepts from this interaction (10 MB in a server
+        # without boosts), or Discord refuses the whole reply. Formatting and zipping 20,000
+        # rows takes a second or more: not on the event loop.
+        limit = interaction.filesize_limit
+        exported = await asyncio.to_thread(
+            export_file, rows, f"verbatim-log-{scope}", max(limit - UPLOAD_HEADROOM, 0)
         )
+        if exported is None:
+            await tell(
+                interaction,
+                "Not even one logged question fits this server's upload limit of "
+                f"{_upload_size(limit)}. {_whole_log(scope)}",
+            )
+            return
+        if more or exported.rows < len(rows):
+            # Rows are newest first: the next export goes on below the oldest row sent.
+            period = f" days:{days}" if days is not None else ""
+            note = (
+                f"The newest {_holds(exported, limit)}; older ones were left out. "
+                f"For the next ones use `/qa export{period} before:{rows[exported.rows - 1].id}`. "
+                + _whole_log(scope)
+            )
+        else:
+            note = f"{_holds(exported, limit)}."
+        try:
+            await interaction.followup.send(
+                note,
+                file=discord.File(io.BytesIO(exported.data), filename=exported.filename),
+                ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
+            )
+        except discord.HTTPException as error:
+            if error.status != 413:  # 413: the request was too large after all
+                raise
+            log.warning("Discord refused a %s-byte export as too large", len(exported.data))
+            await tell(
+                interaction,
+                "Discord refused the file as too large for this server: try a shorter `days:`. "
+                + _whole_log(scope),
+            )
 
     @app_commands.command(name="forget")
     @app_commands.describe(user="Whose questions and votes to delete from this server's log")
@@ -131,8 +176,27 @@ class Review(
         await tell(interaction, fit_lines([f"**{heading}**"] + [question_line(r) for r in rows]))
 
 
-def _csv_bytes(rows: list[InteractionRecord]) -> bytes:
-    return interactions_csv(rows).encode("utf-8")
+def _upload_size(size: int) -> str:
+    """A byte count as Discord states upload limits: 10485760 is "10 MB"."""
+    if size < 2**20:
+        return f"{size // 2**10:,} KB"
+    return f"{size / 2**20:.1f}".removesuffix(".0") + " MB"
+
+
+def _holds(exported: ExportFile, limit: int) -> str:
+    """What the exported file holds: "20,000 logged questions, zipped to fit …"."""
+    questions = counted(exported.rows, "logged question")
+    if exported.zipped:
+        return f"{questions}, zipped to fit this server's upload limit of {_upload_size(limit)}"
+    return questions
+
+
+def _whole_log(scope: int) -> str:
+    """Where to get the whole log when an export cannot hold it."""
+    return (
+        f"For the whole log (up to {CLI_ROWS:,} questions), run "
+        f"`verbatim log --scope {scope} --format csv --limit {CLI_ROWS}` where the bot runs."
+    )
 
 
 async def setup(bot: Verbatim) -> None:

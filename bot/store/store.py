@@ -577,9 +577,16 @@ class Store:
         unanswered: bool = False,
         rated: bool = False,
         since: str | None = None,
+        before: int | None = None,
     ) -> list[InteractionRecord]:
-        """Logged interactions, newest first; scope None means every scope (the CLI's view)."""
+        """Logged interactions, newest first; scope None means every scope (the CLI's view).
+
+        `before` keeps those older than that interaction id (where an earlier page ended).
+        """
         clauses, params = _log_filter(scope, since)
+        if before is not None:
+            clauses.append("i.id < ?")
+            params.append(before)
         if unanswered:
             clauses.append("i.answered = 0")
         if rated:

@@ -6,9 +6,10 @@ import re
 
 import pytest
 import simcord
+from aiohttp import web
 
 from bot.checks import NOT_MODERATOR, NotModerator
-from bot.render import NOT_FOUND
+from bot.render import NOT_FOUND, escape
 from tests.discord.helpers import WIDGET_QUESTION, WIDGETS, assert_never_pings, sentence_number
 from tests.local_http import Route, local_server
 
@@ -272,5 +273,57 @@ async def test_a_refusal_quoting_a_very_long_file_name_still_reaches_the_moderat
     # The refusal names the file; cut to Discord's limit, it is still sent.
     assert image.ephemeral and image.response.content.startswith("'photo-xxx")
     assert len(image.response.content) == 2000 and image.response.content.endswith("…")
+    assert await world.bot.store.count_documents(server.guild.id) == 0
+    world.expected_errors()
+
+
+# Markdown a document, a member or a remote server could slip into a moderator's reply.
+HOSTILE = "**Urgent** [click to verify](https://evil.example/login) `x` ~~y~~ <@&1> # z"
+
+
+async def test_a_duplicate_refusal_shows_the_stored_title_as_text(world, server):
+    await server.moderator.slash(server.channel, "docs add", text=WIDGETS, title=HOSTILE)
+
+    again = await add_widgets(server)
+
+    content = again.response.content
+    assert "already here as document" in content
+    assert f"'{escape(HOSTILE)}'" in content
+    assert "[click to verify](https://evil.example/login)" not in content
+    assert "**Urgent**" not in content
+    world.expected_errors()
+
+
+async def test_a_remote_servers_status_text_and_type_are_shown_as_text(world, server):
+    async def refused(request: web.Request) -> web.Response:
+        return web.Response(status=403, reason=HOSTILE)
+
+    async def odd_type(request: web.Request) -> web.Response:
+        return web.Response(
+            body=b"x", headers={"Content-Type": "[open](https://evil.example/x)/**y**"}
+        )
+
+    app = web.Application()
+    app.router.add_get("/refused.txt", refused)
+    app.router.add_get("/odd", odd_type)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        await world.restart(documents={"allow_private_urls": True})
+        status = await server.moderator.slash(server.channel, "docs add", url=f"{base}/refused.txt")
+        kind = await server.moderator.slash(server.channel, "docs add", url=f"{base}/odd")
+    finally:
+        await runner.cleanup()
+
+    assert status.ephemeral and kind.ephemeral
+    assert status.response.content == f"The server answered 403 {escape(HOSTILE)}."
+    assert kind.response.content == (
+        f"The URL serves {escape('[open](https://evil.example/x)/**y**')}, "
+        "not text, Markdown, HTML or PDF."
+    )
+    for content in (status.response.content, kind.response.content):
+        assert "](https://evil.example" not in content and "**" not in content
     assert await world.bot.store.count_documents(server.guild.id) == 0
     world.expected_errors()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import ipaddress
+import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,7 +17,7 @@ from aiohttp import web
 
 from bot.config import DocumentSettings
 from bot.errors import DocumentRejectedError
-from bot.fetch import Fetcher, is_public_address
+from bot.fetch import BlockedAddressError, Fetcher, GuardedResolver, is_public_address
 from tests.robustness.discord_world import running_world
 
 PRIVATE = "private, loopback or link-local"
@@ -123,6 +124,8 @@ async def test_loopback_in_disguise_is_refused_by_default(host):
         "http://127.0.0.2:{port}/doc.txt",
         "http://[::1]:{port}/doc.txt",
         "http://2130706433:{port}/doc.txt",
+        "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/",
+        "http://[2002:a9fe:a9fe::1]/latest/meta-data/",
     ],
 )
 async def test_a_redirect_to_a_private_address_is_refused(target):
@@ -133,6 +136,69 @@ async def test_a_redirect_to_a_private_address_is_refused(target):
     message = refused.value.message
     assert PRIVATE in message or "could not be fetched" in message, message
     assert served.hits == ["/go"]
+
+
+# IPv6 addresses that lead to an IPv4 one: (address, whether it may be fetched).
+IPV6_TO_IPV4 = [
+    ("64:ff9b::7f00:1", False),  # NAT64 well-known prefix (RFC 6052) around 127.0.0.1
+    ("64:ff9b::10.0.0.1", False),
+    ("64:ff9b::a9fe:a9fe", False),  # the cloud metadata address
+    ("64:ff9b::5db8:d822", True),  # 93.184.216.34: how DNS64 gives a public IPv4-only host
+    ("64:ff9b:1::7f00:1", False),  # NAT64 local use (RFC 8215): refused whatever it embeds
+    ("64:ff9b:1:5db8:d8:2200::", False),
+    ("2002:7f00:1::1", False),  # 6to4 (deprecated): refused whatever it embeds
+    ("2002:5db8:d822::1", False),
+    ("::127.0.0.1", False),  # IPv4-compatible (deprecated): refused whatever it embeds
+    ("::93.184.216.34", False),
+    ("::ffff:0:127.0.0.1", False),  # IPv4-translated (SIIT): refused whatever it embeds
+    ("::ffff:0:93.184.216.34", False),
+    ("fec0::1", False),  # site-local (deprecated): a private network
+    ("fec0:0:0:1::a9fe:a9fe", False),
+    ("2001:0:4136:e378:8000:63bf:80ff:fffe", False),  # Teredo, client 127.0.0.1
+    ("2001:0:4136:e378:8000:63bf:a247:27dd", False),  # Teredo, client 93.184.216.34
+    ("::ffff:127.0.0.1", False),  # IPv4-mapped: judged by the IPv4 address, as before
+    ("::ffff:93.184.216.34", True),
+]
+
+
+@pytest.mark.parametrize(("address", "public"), IPV6_TO_IPV4)
+def test_ipv6_that_leads_to_ipv4_is_judged_by_it_or_refused(address, public):
+    assert is_public_address(ipaddress.ip_address(address)) is public
+
+
+@pytest.mark.parametrize("address", [a for a, public in IPV6_TO_IPV4 if not public])
+async def test_urls_with_those_addresses_are_refused_before_connecting(address):
+    async with site() as served:
+        with pytest.raises(DocumentRejectedError, match=PRIVATE):
+            await fetch(served.url("/doc.txt", host=f"[{address}]"), fetch_timeout=2)
+    assert served.hits == []
+
+
+class AnswersWith:
+    """A DNS server that answers every name with the given addresses."""
+
+    def __init__(self, *addresses: str) -> None:
+        self.addresses = addresses
+
+    async def resolve(self, host, port=0, family=socket.AF_INET):
+        return [
+            {"hostname": host, "host": a, "port": port, "family": family, "proto": 0, "flags": 0}
+            for a in self.addresses
+        ]
+
+    async def close(self):
+        pass
+
+
+@pytest.mark.parametrize(("address", "public"), IPV6_TO_IPV4)
+async def test_a_name_that_resolves_to_those_addresses_is_judged_the_same(address, public):
+    guarded = GuardedResolver(is_public_address, AnswersWith("93.184.216.34", address))
+    if public:
+        resolved = await guarded.resolve("docs.example.test", 443, socket.AF_UNSPEC)
+        assert [r["host"] for r in resolved] == ["93.184.216.34", address]
+    else:
+        with pytest.raises(BlockedAddressError):
+            await guarded.resolve("docs.example.test", 443, socket.AF_UNSPEC)
 
 
 async def test_a_compression_bomb_stops_at_the_size_limit():
