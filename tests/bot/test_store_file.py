@@ -81,7 +81,7 @@ async def test_a_removed_document_gives_its_space_back(db_path):
             kind="text",
             content_hash="big",
             added_by="me",
-            sentences=[f"Sentence {n} of a long document, it fills pages. " * 4 for n in range(5000)],
+            sentences=[f"Sentence {n} of a long document fills pages. " * 4 for n in range(5000)],
         )
         full = file_size(db_path)
         assert full > 1_000_000
