@@ -60,3 +60,7 @@ class InvalidQuestionError(VerbatimError):
 
 class ConfigError(VerbatimError):
     """The configuration is invalid; the message names the key."""
+
+
+class DatabaseUnusableError(VerbatimError):
+    """The database file cannot be opened, created or used; the message says what to do."""

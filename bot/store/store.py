@@ -19,7 +19,7 @@ from typing import Self, TypeVar
 import aiosqlite
 
 from bot.batching import Batcher
-from bot.errors import DocumentNotFoundError, DuplicateDocumentError
+from bot.errors import DatabaseUnusableError, DocumentNotFoundError, DuplicateDocumentError
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,10 @@ T = TypeVar("T")
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # How long a write waits for another connection's lock before "database is locked".
 _BUSY_SECONDS = 10.0
+# PRAGMA auto_vacuum's value for INCREMENTAL: freed pages go back to the disk when asked.
+_INCREMENTAL = 2
+# Where the messages about an unusable database send the user to pick another file.
+_CHOOSE_ANOTHER = "choose another database file with --db, VERBATIM_DB or storage.database"
 
 _DOCUMENT_COLUMNS = """
     id, scope, title, source, kind, content_hash, sentence_count, added_by, added_at, updated_at
@@ -159,21 +163,22 @@ class Store:
     @classmethod
     @asynccontextmanager
     async def open(cls, path: str | Path) -> AsyncIterator[Self]:
-        """Open (creating and migrating if needed) the database at `path`."""
+        """Open (creating and migrating if needed) the database at `path`.
+
+        A file that cannot be opened, created or used (not a database, damaged, locked by
+        another program for longer than we wait, read-only, in a folder that cannot be made)
+        raises DatabaseUnusableError saying what to do, whether on opening or later in the
+        body, once everything opened is closed again.
+        """
         path = Path(path)
-        if path.parent and not path.parent.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-        writer = await _connect(path)
         try:
-            await _use_wal(writer)
-            await _migrate(writer)
-            reader = await _connect(path)
-            try:
+            async with _connections(path) as (writer, reader):
                 yield cls(path, writer, reader)
-            finally:
-                await reader.close()
-        finally:
-            await writer.close()
+        except sqlite3.DatabaseError as error:
+            unusable = _unusable(path, error)
+            if unusable is None:
+                raise
+            raise unusable from error
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -377,6 +382,7 @@ class Store:
         async with self._transaction() as db:
             existing = await _document(db, scope, document_id)
             await db.execute("DELETE FROM documents WHERE id = ?", (document_id,))
+        await self._give_back_space()
         return existing
 
     async def get_document(self, scope: int, document_id: int) -> StoredDocument:
@@ -635,13 +641,31 @@ class Store:
             cursor = await db.execute(
                 f"DELETE FROM interactions AS i WHERE {' AND '.join(clauses)}", (*params, user_id)
             )
+        if cursor.rowcount:
+            await self._give_back_space()
         return cursor.rowcount
 
     async def purge_log_before(self, cutoff: str) -> int:
         """Delete log rows older than the cutoff (the retention period); returns the count."""
         async with self._transaction() as db:
             cursor = await db.execute("DELETE FROM interactions WHERE asked_at < ?", (cutoff,))
+        if cursor.rowcount:
+            await self._give_back_space()
         return cursor.rowcount
+
+    async def _give_back_space(self) -> None:
+        """After a delete: free pages back to the disk, and no old copy of a page left behind.
+
+        secure_delete zeroes deleted rows, but until a checkpoint copies the zeroed pages into
+        the file, the file keeps the old ones and the write-ahead log may too; TRUNCATE copies
+        them and empties the log. It waits (busy_timeout) for readers of older snapshots.
+        """
+        async with self._write_lock:
+            # executescript steps the pragma to its end: execute frees one page per step.
+            await self._writer.executescript("PRAGMA incremental_vacuum;")
+            [(busy, _, _)] = await self._writer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+        if busy:
+            log.warning("checkpoint after a delete postponed: readers kept it busy")
 
 
 def _log_filter(scope: int | None, since: str | None) -> tuple[list[str], list[object]]:
@@ -751,13 +775,141 @@ async def _refuse_duplicate(
         raise DuplicateDocumentError(StoredDocument(*existing))
 
 
+@asynccontextmanager
+async def _connections(
+    path: Path,
+) -> AsyncIterator[tuple[aiosqlite.Connection, aiosqlite.Connection]]:
+    """The writer and the reader on a file made ready; both closed after, however it ends."""
+    if path.parent and not path.parent.exists():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise DatabaseUnusableError(
+                f"Cannot create the folder {path.parent} for the database: "
+                f"{_why_no_folder(path.parent, error)}; {_CHOOSE_ANOTHER}."
+            ) from error
+    writer = await _connect(path)
+    try:
+        await _use_incremental_vacuum(writer, path)
+        await _use_wal(writer)
+        await _migrate(writer)
+        reader = await _connect(path)
+        try:
+            yield writer, reader
+        finally:
+            await reader.close()
+    finally:
+        await writer.close()
+
+
+def _why_no_folder(folder: Path, error: OSError) -> str:
+    """What stops a folder from being made: a file where a folder should be, or the error."""
+    for above in folder.parents:
+        if above.exists():
+            if not above.is_dir():
+                return f"{above} is a file, not a folder"
+            break
+    return error.strerror or str(error)
+
+
+def _unusable(path: Path, error: sqlite3.DatabaseError) -> DatabaseUnusableError | None:
+    """What to tell the user about an error of the file itself; None for any other error."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is None:
+        return None
+    code &= 0xFF  # the primary result code, without the extended part
+    if code == sqlite3.SQLITE_NOTADB:
+        message = (
+            f"{path} is not a Verbatim database (it is not an SQLite file): point --db, "
+            "VERBATIM_DB or storage.database at the right file, or move this one away to "
+            "start a new database."
+        )
+    elif code == sqlite3.SQLITE_CORRUPT:
+        message = (
+            f"The database {path} is damaged ({error}): restore it from a backup, or move it "
+            "away to start a new database."
+        )
+    elif code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        message = (
+            f"The database {path} is locked by another program and stayed locked for "
+            f"{_BUSY_SECONDS:g} s (another verbatim adding many documents, or a database tool "
+            "in the middle of a change): let it finish or close it, then try again."
+        )
+    elif code == sqlite3.SQLITE_CANTOPEN:
+        if path.is_dir():
+            message = f"{path} is a folder, not a database file: {_CHOOSE_ANOTHER}."
+        elif path.parent.exists() and not path.parent.is_dir():
+            message = (
+                f"Cannot create the database {path}: {path.parent} is not a folder; "
+                f"{_CHOOSE_ANOTHER}."
+            )
+        else:
+            message = (
+                f"Cannot open or create the database {path} (a read-only place, or no "
+                f"permission there): {_CHOOSE_ANOTHER}, or make {path.parent} writable."
+            )
+    elif code == sqlite3.SQLITE_READONLY:
+        message = (
+            f"The database {path} cannot be written (the file or its folder is read-only): "
+            f"make both writable, or {_CHOOSE_ANOTHER}."
+        )
+    elif code == sqlite3.SQLITE_FULL:
+        message = f"The disk holding the database {path} is full: free some space, then retry."
+    elif code == sqlite3.SQLITE_IOERR:
+        message = (
+            f"Reading or writing the database {path} failed ({error}): check the disk, then "
+            "try again."
+        )
+    else:
+        return None
+    return DatabaseUnusableError(message)
+
+
 async def _connect(path: Path) -> aiosqlite.Connection:
+    """A connection with Verbatim's settings; if it fails, nothing is left open.
+
+    The file is opened in a worker thread and the working connection handed to aiosqlite: when
+    connecting fails inside aiosqlite, its worker thread is left behind (and with it the
+    process, which then never exits; omnilib/aiosqlite#259).
+    """
+    connection = await asyncio.to_thread(_open_sqlite, path)
+    return await aiosqlite.Connection(lambda: connection, iter_chunk_size=64)
+
+
+def _open_sqlite(path: Path) -> sqlite3.Connection:
     # isolation_level None: we issue BEGIN/COMMIT ourselves, so each write is one transaction.
-    db = await aiosqlite.connect(path, isolation_level=None)
-    await db.execute("PRAGMA foreign_keys = ON")
-    await db.execute(f"PRAGMA busy_timeout = {int(_BUSY_SECONDS * 1000)}")
-    await db.execute("PRAGMA synchronous = NORMAL")
-    return db
+    # timeout: how long to wait for another connection's lock (SQLite's busy_timeout).
+    # check_same_thread False: made in this thread, then used only in aiosqlite's one thread.
+    connection = sqlite3.connect(
+        path, isolation_level=None, timeout=_BUSY_SECONDS, check_same_thread=False
+    )
+    try:
+        # The first statement reads the file: one that is no database, or damaged, fails here.
+        connection.execute("PRAGMA foreign_keys = ON")
+        connection.execute("PRAGMA synchronous = NORMAL")
+        # Deleted rows (a forgotten user's questions) are overwritten, not left in free space.
+        connection.execute("PRAGMA secure_delete = ON")
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+async def _use_incremental_vacuum(db: aiosqlite.Connection, path: Path) -> None:
+    """Let deletes give their space back to the disk, converting a file made before once.
+
+    A new file takes the mode with its first table (and only before WAL is turned on). A file
+    made without it has no room for the pages that track free space, so VACUUM rebuilds it:
+    once, needing free disk as large as the file, and a while for a large one.
+    """
+    [(mode,)] = await db.execute_fetchall("PRAGMA auto_vacuum")
+    if mode == _INCREMENTAL:
+        return
+    await db.execute_fetchall("PRAGMA auto_vacuum = INCREMENTAL")
+    [(tables,)] = await db.execute_fetchall("SELECT COUNT(*) FROM sqlite_schema")
+    if tables:
+        log.warning("%s: converting to incremental vacuum, once (a large file takes a while)", path)
+        await db.execute_fetchall("VACUUM")
 
 
 async def _use_wal(db: aiosqlite.Connection) -> None:
