@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, replace
 from functools import wraps
@@ -30,6 +30,8 @@ from bot.library import AskResult, Library, supported_files
 from bot.store import GLOBAL_SCOPE, Store, StoredDocument
 from bot.terminal import json_line, printable
 from bot.wording import counted
+from retrieval.answer import Hit
+from retrieval.reader import Reader
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,7 @@ async def open_library(settings: Settings) -> AsyncIterator[Library]:
             settings.retrieval,
             max_document_bytes=settings.documents.max_bytes,
             privacy=settings.privacy,
+            reader=Reader(),
         )
         await library.purge_expired()
         await library.seed(settings.storage.seeds)
@@ -443,45 +446,59 @@ async def log_purge(obj: CliContext) -> None:
 
 
 def answer_json(result: AskResult) -> dict[str, Any]:
-    """The --json shape: question, answered, and the cited sentences."""
+    """The --json shape: question, answered, confidence, the answer and the closest passages."""
     answer = result.answer
     return {
         "question": answer.question,
         "answered": answer.answered,
-        "answers": [
-            {
-                "text": hit.sentence.text,
-                "score": hit.score,
-                "sentence": hit.sentence.position,
-                "document": {
-                    "id": hit.sentence.document.id,
-                    "title": hit.sentence.document.title,
-                    "source": hit.sentence.document.source,
-                },
-            }
-            for hit in answer.hits
-        ],
+        "confidence": answer.confidence,
+        "answers": [_hit_json(hit) for hit in answer.hits],
+        "closest": [_hit_json(hit) for hit in answer.closest],
+    }
+
+
+def _hit_json(hit: Hit) -> dict[str, Any]:
+    return {
+        "text": hit.sentence.text,
+        "score": hit.score,
+        "sentence": hit.sentence.position,
+        "section": hit.section.text if hit.section is not None else None,
+        "document": {
+            "id": hit.sentence.document.id,
+            "title": hit.sentence.document.title,
+            "source": hit.sentence.document.source,
+        },
     }
 
 
 NOT_FOUND = "Not found in the documents: none of them answers this well enough."
+NOT_SURE = "Not sure: the documents may not answer this. The closest passages:"
 
 
 def format_answer(result: AskResult) -> str:
     """The answer as terminal text: each sentence, then its numbered citation."""
-    if not result.answer.answered:
-        return NOT_FOUND
+    answer = result.answer
+    if answer.answered:
+        return _quoted(answer.hits)
+    if answer.closest:
+        return f"{NOT_SURE}\n{_quoted(answer.closest)}"
+    return NOT_FOUND
+
+
+def _quoted(hits: Sequence[Hit]) -> str:
     lines = []
-    for number, hit in enumerate(result.answer.hits, 1):
+    for number, hit in enumerate(hits, 1):
         document = hit.sentence.document
         source = f" ({printable(document.source)})" if document.source else ""
+        section = f" › {printable(hit.section.text)}" if hit.section is not None else ""
         if hit.before is not None:
             lines.append(click.style(printable(hit.before.text), dim=True))
         lines.append(printable(hit.sentence.text))
         if hit.after is not None:
             lines.append(click.style(printable(hit.after.text), dim=True))
         lines.append(
-            f"  [{number}] {printable(document.title)} — sentence {hit.sentence.position}{source}"
+            f"  [{number}] {printable(document.title)}{section} — "
+            f"sentence {hit.sentence.position}{source}"
         )
     return "\n".join(lines)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from bot.errors import ConfigError
+from retrieval.answer import DEFAULT_DECISION, Decision
 from retrieval.rerank import RerankWeights
 
 _FITTED = RerankWeights()
@@ -39,7 +40,13 @@ class RetrievalSettings:
     # context, novelty) are fixed in retrieval.rerank.RerankWeights.
     k1: float = 0.9
     b: float = 0.75
-    min_confidence: float = 0.3
+    # The reader (retrieval.reader) reads the best candidates with the question; off, answers
+    # come from the words alone, as before it.
+    reader: bool = True
+    # The confidence an answer needs; under it, the closest passages are shown as "not sure"
+    # from closest_confidence, and under that nothing is. Fitted on the tuning halves.
+    min_confidence: float = DEFAULT_DECISION.answer_at
+    closest_confidence: float = DEFAULT_DECISION.closest_at
     context: bool = False
     max_question_chars: int = 2000
     # The configurable re-ranking weights default to the fitted ones the re-ranker holds.
@@ -48,6 +55,12 @@ class RetrievalSettings:
     phrase_weight: float = _FITTED.phrase
     neighbour_weight: float = _FITTED.neighbours
     rerank_candidates: int = _FITTED.candidates
+
+    def decision(self) -> Decision:
+        """How the reader's confidence becomes an outcome, with these settings' thresholds."""
+        return dataclasses.replace(
+            DEFAULT_DECISION, answer_at=self.min_confidence, closest_at=self.closest_confidence
+        )
 
     def rerank_weights(self) -> RerankWeights:
         """The re-ranker's weights with the configurable ones taken from these settings."""
@@ -187,6 +200,10 @@ def _validate(settings: Settings) -> None:
         (settings.retrieval.k1 >= 0, "retrieval.k1 must not be negative"),
         (0 <= settings.retrieval.b <= 1, "retrieval.b must be between 0 and 1"),
         (0 <= settings.retrieval.min_confidence <= 1, "retrieval.min_confidence must be 0..1"),
+        (
+            0 <= settings.retrieval.closest_confidence <= settings.retrieval.min_confidence,
+            "retrieval.closest_confidence must be 0..min_confidence",
+        ),
         (
             min(
                 settings.retrieval.answer_type_weight,

@@ -44,6 +44,7 @@ from retrieval import (
 )
 from retrieval.extract import SUPPORTED_SUFFIXES
 from retrieval.postings import Postings, Segment
+from retrieval.reader import Reader
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -125,8 +126,12 @@ class Library:
         *,
         max_document_bytes: int | None = None,
         privacy: PrivacySettings | None = None,
+        reader: Reader | None = None,
     ) -> None:
         self.store = store
+        # None when settings.reader is off: answers then come from the words alone.
+        self.reader = reader if settings.reader else None
+        self._decision = settings.decision()
         self.settings = settings
         self.analyzer = analyzer or Analyzer()
         self.max_document_bytes = max_document_bytes
@@ -255,6 +260,8 @@ class Library:
                         min_confidence=settings.min_confidence,
                         context=settings.context,
                         weights=self._weights,
+                        reader=self.reader,
+                        decision=self._decision,
                     )
                 )
             except Exception as error:  # raised to that question's asker

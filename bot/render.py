@@ -19,6 +19,7 @@ from retrieval import Analyzer, Answer, Hit
 MESSAGE_LIMIT = 2000
 NO_MENTIONS = discord.AllowedMentions.none()
 NOT_FOUND = "The documents do not cover that."
+NOT_SURE = "Not sure these answer it; the closest passages in the documents:"
 ELLIPSIS = "…"
 # A quote shorter than this says too little to be worth showing; drop a citation instead.
 _MIN_QUOTE = 160
@@ -167,9 +168,14 @@ def render_quote(quote_: _Quote, budget: int) -> str:
 
 
 def citation(number: int, hit: Hit) -> str:
-    """`-# [1] Title — sentence 12 · source`, as a small line under the quote."""
+    """`-# [1] Title › Heading — sentence 12 · source`, as a small line under the quote.
+
+    The heading or FAQ question the sentence sits under, if any, is shown as its context.
+    """
     document = hit.sentence.document
     parts = [f"-# [{number}] *{escape(shorten(document.title, _MAX_TITLE))}*"]
+    if hit.section is not None:
+        parts.append(f" › {escape(shorten(hit.section.text, _MAX_TITLE))}")
     parts.append(f" — sentence {hit.sentence.position}")
     if document.source:
         label = "source message" if "discord.com/channels/" in document.source else "source"
@@ -201,11 +207,15 @@ def render_answer(
 ) -> str:
     """The reply to a question: each hit quoted with matched words bold, then its citation."""
     prefix = f"{header}\n" if header else ""
-    if not answer.answered:
+    # Not sure: the closest passages, under a line that says they may not answer.
+    hits = answer.hits if answer.answered else answer.closest
+    if not hits:
         return (prefix + NOT_FOUND)[:limit]
-    quotes = [_prepare(hit, answer.terms, analyzer) for hit in answer.hits]
-    for count in range(len(answer.hits), 0, -1):
-        citations = [citation(number, hit) for number, hit in enumerate(answer.hits[:count], 1)]
+    if not answer.answered:
+        prefix += NOT_SURE + "\n"
+    quotes = [_prepare(hit, answer.terms, analyzer) for hit in hits]
+    for count in range(len(hits), 0, -1):
+        citations = [citation(number, hit) for number, hit in enumerate(hits[:count], 1)]
         fixed = len(prefix) + sum(len(c) for c in citations) + 2 * count - 1
         budget = limit - fixed
         if count > 1 and budget // count < _MIN_QUOTE:

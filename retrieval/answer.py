@@ -1,48 +1,108 @@
-"""Pick the sentences that answer a question, or say the documents do not cover it."""
+"""Pick the sentences that answer a question, the closest ones, or say the documents do not."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
+from typing import NamedTuple
 
 import numpy as np
 
 from retrieval.analyzer import Analyzer
 from retrieval.index import SentenceIndex
-from retrieval.rerank import Question, RerankWeights, rerank, weight_share, with_followers
+from retrieval.reader import Reader
+from retrieval.rerank import (
+    Question,
+    RerankWeights,
+    Rescored,
+    rerank,
+    weight_share,
+    with_followers,
+)
+from retrieval.structure import body_after, is_lead_in, section_of
 from retrieval.types import Sentence
 
 DEFAULT_TOP_K = 3
-# The share of the question's IDF weight the best sentence must contain, chosen on half of
-# SQuAD dev (benchmarks/results/quality.md); RetrievalSettings.min_confidence ships the same.
+# The share of the question's IDF weight the best sentence must contain when there is no
+# reader (answer_question's reader=None), chosen on half of SQuAD dev.
 DEFAULT_MIN_CONFIDENCE = 0.3
 DEFAULT_WEIGHTS = RerankWeights()
 
 
+class Outcome(Enum):
+    """What the documents say to a question."""
+
+    ANSWERED = "answered"
+    # The closest passages are shown, labelled as possibly not answering.
+    NOT_SURE = "not_sure"
+    NOT_FOUND = "not_found"
+
+
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """One cited sentence of an answer."""
+    """One cited sentence of an answer, with the heading or FAQ question it sits under."""
 
     sentence: Sentence
     score: float
     confidence: float
     before: Sentence | None = None
     after: Sentence | None = None
+    section: Sentence | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """The sentences that answer a question; empty (answered False) when none does well enough."""
+    """The sentences that answer a question, or the closest ones, or nothing.
+
+    `hits` are given as the answer (only when answered); `closest` are shown when the reader
+    is not sure, labelled as possibly not answering.
+    """
 
     question: str
     terms: tuple[str, ...]
     hits: tuple[Hit, ...] = field(default_factory=tuple)
     confidence: float = 0.0
+    outcome: Outcome = Outcome.NOT_FOUND
+    closest: tuple[Hit, ...] = field(default_factory=tuple)
 
     @property
     def answered(self) -> bool:
-        """Whether any sentence answers the question."""
-        return bool(self.hits)
+        """Whether sentences are given as the answer."""
+        return self.outcome is Outcome.ANSWERED
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """How the reader's logit, with what the words show, becomes a confidence and an outcome.
+
+    confidence = sigmoid(reader * logit + coverage * [share of the question's weight in the
+    sentence or its lead-in] + unseen * [share of it in words no document uses] + bias),
+    fitted on the tuning halves (benchmarks/decision_learn.py). A word no document uses is
+    evidence the documents do not cover the question, but the reader, which knows casual
+    synonyms, weighs more. Candidates are ordered by logit + linear * the re-ranker's score.
+    """
+
+    reader: float = 1.0
+    coverage: float = 0.0
+    unseen: float = 0.0
+    bias: float = 0.0
+    linear: float = 0.5
+    # The re-ranker's best this many go to the reader (with what lead-ins pass on).
+    pool: int = 10
+    # Sentences under a lead-in that take its place among the candidates.
+    body: int = 2
+    answer_at: float = 0.5
+    closest_at: float = 0.2
+
+    def confidence(self, logit: np.ndarray, coverage: np.ndarray, unseen: float) -> np.ndarray:
+        """The calibrated probability that each candidate answers."""
+        z = self.reader * logit + self.coverage * coverage + self.unseen * unseen + self.bias
+        return np.round(1.0 / (1.0 + np.exp(-z)), 4)
+
+
+DEFAULT_DECISION = Decision()
 
 
 def answer_question(
@@ -54,23 +114,28 @@ def answer_question(
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     context: bool = False,
     weights: RerankWeights = DEFAULT_WEIGHTS,
+    reader: Reader | None = None,
+    decision: Decision = DEFAULT_DECISION,
 ) -> Answer:
     """Rank the index's sentences against the question and keep those that answer it.
 
     BM25 picks the candidates (and the sentences just after its best two: with_followers);
     re-ranking orders them by a fitted mix of BM25, answer type, proximity, IDF coverage, the
-    sentences around them and WordNet's related words (retrieval.rerank).
-    Confidence is the share of the question's weight (IDF times English rarity) the sentence
-    contains, so it means the same in every document and server, and one threshold fits all.
+    sentences around them and WordNet's related words (retrieval.rerank). With a reader, its
+    best go to the reader with the heading or FAQ question they sit under, headings and
+    question lines hand their place to the sentences under them, and the reader's reading
+    decides (decision.answer_at, decision.closest_at; min_confidence is then unused).
+    Without one, confidence is the share of the question's weight (IDF times English rarity)
+    the sentence contains, and min_confidence divides answered from not found.
     """
     asked = Question.of(question, analyzer)
     terms = asked.terms
-    candidates = with_followers(
-        index, index.search(terms, max(top_k, weights.candidates)), terms, weights.followers
-    )
-    if not candidates:
+    rescored, question_weight = _rescored(asked, index, weights, top_k)
+    if not rescored:
         return Answer(question=question, terms=terms)
-    rescored = rerank(asked, candidates, index, weights, question_weights(asked, index))
+    if reader is not None:
+        reading = _read(asked, index, rescored, question_weight, reader, decision, context)
+        return reading.answer(asked, decision, top_k)
     best = rescored[0].coverage
     # Below the threshold the best sentence does not answer: say nothing rather than less.
     shown = rescored[:top_k] if best >= min_confidence else []
@@ -85,7 +150,160 @@ def answer_question(
         for each in shown
         if each.coverage >= min_confidence
     ]
-    return Answer(question=question, terms=terms, hits=tuple(hits), confidence=best)
+    outcome = Outcome.ANSWERED if hits else Outcome.NOT_FOUND
+    return Answer(question, terms, tuple(hits), best, outcome)
+
+
+def read_question(
+    question: str,
+    index: SentenceIndex,
+    analyzer: Analyzer,
+    reader: Reader,
+    *,
+    weights: RerankWeights = DEFAULT_WEIGHTS,
+    decision: Decision = DEFAULT_DECISION,
+) -> Reading | None:
+    """What the reader makes of the question's best candidates (None: no candidate at all).
+
+    answer_question's own path with a reader; benchmarks fit the Decision on these readings.
+    """
+    asked = Question.of(question, analyzer)
+    rescored, question_weight = _rescored(asked, index, weights, DEFAULT_TOP_K)
+    if not rescored:
+        return None
+    return _read(asked, index, rescored, question_weight, reader, decision, False)
+
+
+def _rescored(
+    asked: Question, index: SentenceIndex, weights: RerankWeights, top_k: int
+) -> tuple[list[Rescored], dict[str, float]]:
+    """BM25's candidates and their followers, re-ranked; and the question's term weights."""
+    candidates = with_followers(
+        index, index.search(asked.terms, max(top_k, weights.candidates)), asked.terms,
+        weights.followers,
+    )
+    if not candidates:
+        return [], {}
+    question_weight = question_weights(asked, index)
+    return rerank(asked, candidates, index, weights, question_weight), question_weight
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """The reader's candidates for one question, in pool order, with what deciding needs."""
+
+    hits: tuple[Hit, ...]
+    logits: np.ndarray
+    linear: np.ndarray
+    coverage: np.ndarray
+    unseen: float
+
+    def order(self, decision: Decision) -> list[int]:
+        """The candidates best first: the reader's logit plus a share of the re-ranker's score.
+
+        Ties keep pool order (the re-ranker's).
+        """
+        combined = self.logits + decision.linear * self.linear
+        return np.lexsort((np.arange(len(combined)), -combined)).tolist()
+
+    def answer(self, asked: Question, decision: Decision, top_k: int) -> Answer:
+        """The outcome: answered, not sure (with the closest passages), or not found."""
+        confidence = decision.confidence(self.logits, self.coverage, self.unseen)
+        ranked = [
+            dataclasses.replace(self.hits[i], confidence=float(confidence[i]))
+            for i in self.order(decision)
+        ]
+        best = ranked[0].confidence
+        if best >= decision.answer_at:
+            hits = tuple(hit for hit in ranked[:top_k] if hit.confidence >= decision.answer_at)
+            return Answer(asked.text, asked.terms, hits, best, Outcome.ANSWERED)
+        closest = tuple(hit for hit in ranked[:top_k] if hit.confidence >= decision.closest_at)
+        outcome = Outcome.NOT_SURE if closest else Outcome.NOT_FOUND
+        return Answer(asked.text, asked.terms, (), best, outcome, closest)
+
+
+def _read(
+    asked: Question,
+    index: SentenceIndex,
+    rescored: Sequence[Rescored],
+    question_weight: Mapping[str, float],
+    reader: Reader,
+    decision: Decision,
+    context: bool,
+) -> Reading:
+    """The re-ranker's best candidates read with the question, each with its lead-in."""
+    pool = _pool(index, rescored[: decision.pool], decision.body)
+    passages = [
+        each.sentence.text if each.section is None else f"{each.section.text} {each.sentence.text}"
+        for each in pool
+    ]
+    logits = reader.score(asked.text, passages)
+    hits = tuple(
+        Hit(
+            each.sentence,
+            float(logit),
+            0.0,
+            each.before if context else None,
+            each.after if context else None,
+            each.section,
+        )
+        for each, logit in zip(pool, logits.tolist(), strict=True)
+    )
+    return Reading(
+        hits,
+        logits,
+        np.array([each.score for each in pool]),
+        np.array([each.coverage for each in pool]),
+        unseen_share(question_weight, index),
+    )
+
+
+class _Candidate(NamedTuple):
+    sentence: Sentence
+    score: float
+    coverage: float
+    before: Sentence | None
+    after: Sentence | None
+    section: Sentence | None
+
+
+def _pool(index: SentenceIndex, rescored: Sequence[Rescored], body: int) -> list[_Candidate]:
+    """The candidates the reader reads: each with its lead-in; lead-ins give way to their body.
+
+    A heading or FAQ question line that matches passes its score and coverage to the
+    sentences under it, since those are what answer; it stays a candidate itself only when
+    nothing follows it (a list of short rules, the end of a document).
+    """
+    pool: dict[int, _Candidate] = {}
+    for each in rescored:
+        sentence = each.sentence
+        under = body_after(index, sentence, body) if is_lead_in(sentence.text) else []
+        if not under:
+            if sentence.id not in pool:
+                section = section_of(index, sentence)
+                pool[sentence.id] = _Candidate(
+                    sentence, each.score, each.coverage, each.before, each.after, section
+                )
+            continue
+        for sentence_under in under:
+            have = pool.get(sentence_under.id)
+            if have is not None and have.score >= each.score:
+                continue
+            before, after = index.neighbours(sentence_under)
+            coverage = max(each.coverage, have.coverage if have else 0.0)
+            pool[sentence_under.id] = _Candidate(
+                sentence_under, each.score, coverage, before, after, sentence
+            )
+    return list(pool.values())
+
+
+def unseen_share(question_weight: Mapping[str, float], index: SentenceIndex) -> float:
+    """The share of the question's weight in words no document uses."""
+    total = sum(question_weight.values())
+    if total <= 0:
+        return 0.0
+    unseen = sum(w for term, w in question_weight.items() if index.document_frequency(term) == 0)
+    return unseen / total
 
 
 def question_weights(

@@ -82,8 +82,8 @@ class FeedbackButton(
 
 
 def feedback_view(result: AskResult) -> discord.ui.View | None:
-    """The 👍/👎 pair for an answer; none when nothing was found."""
-    if not result.answer.answered:
+    """The 👍/👎 pair for an answer or the closest passages; none when nothing was found."""
+    if not (result.answer.answered or result.answer.closest):
         return None
     view = discord.ui.View(timeout=None)
     view.add_item(FeedbackButton(result.interaction_id, 1))

@@ -1,0 +1,74 @@
+"""Lead-in lines: headings and FAQ question lines, which introduce answers but are none."""
+
+from __future__ import annotations
+
+import re
+
+from retrieval.index import SentenceIndex
+from retrieval.types import Sentence
+
+# "Q: ...", "Question 3. ...": an FAQ's question line.
+_QUESTION_LABEL = re.compile(r"(?:q|question)\s*\d*\s*[:.)]\s", re.IGNORECASE)
+# Ends with a question mark, perhaps inside closing quotes or brackets.
+_QUESTION_END = re.compile(r"\?[\"'”’)\]]*$")
+# A heading has no closing punctuation: "4. Appeals", "Installation", "--keep-index".
+_CLOSED = tuple(".!;\"'”’)]")
+# Longer than this many words, an unpunctuated line is a sentence someone forgot to end.
+_HEADING_WORDS = 10
+# How far above a sentence its lead-in may be (an FAQ answer runs a few sentences).
+SECTION_REACH = 4
+# How far up a list of short items its opening heading is looked for.
+LIST_REACH = 30
+
+
+def is_lead_in(text: str) -> bool:
+    """Whether the sentence introduces what follows: a question line, a heading, a term."""
+    stripped = text.strip()
+    if _QUESTION_LABEL.match(stripped) or _QUESTION_END.search(stripped):
+        return True
+    if stripped.endswith(":"):
+        return len(stripped.split()) <= 2 * _HEADING_WORDS
+    return len(stripped.split()) <= _HEADING_WORDS and not stripped.endswith(_CLOSED)
+
+
+def section_of(index: SentenceIndex, sentence: Sentence) -> Sentence | None:
+    """The lead-in the sentence sits under: the nearest one above it, a few sentences up.
+
+    A lead-in kept as content (an item of a list of short rules) sits under the heading
+    that opens its list, the first of the lead-ins in a row above it, not its neighbour.
+    """
+    if is_lead_in(sentence.text):
+        heading = None
+        before, _after = index.neighbours(sentence)
+        for _ in range(LIST_REACH):
+            if before is None or not is_lead_in(before.text):
+                break
+            heading = before
+            before, _after = index.neighbours(before)
+        return heading
+    current = sentence
+    for _ in range(SECTION_REACH):
+        before, _after = index.neighbours(current)
+        if before is None:
+            return None
+        if is_lead_in(before.text):
+            return before
+        current = before
+    return None
+
+
+def body_after(index: SentenceIndex, lead_in: Sentence, count: int) -> list[Sentence]:
+    """Up to `count` sentences under a lead-in; none when another lead-in follows at once.
+
+    A lead-in followed by another (a list of short rules, a heading above a subheading) is
+    itself content: it is answered with, not passed on.
+    """
+    found: list[Sentence] = []
+    current = lead_in
+    while len(found) < count:
+        _before, after = index.neighbours(current)
+        if after is None or is_lead_in(after.text):
+            break
+        found.append(after)
+        current = after
+    return found
