@@ -62,6 +62,7 @@ _ADORNMENT = re.compile(r"^([!-/:-@\[-`{-~])\1{2,}$")
 _DROPPED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _BINARY_CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")  # Cc but \t\n\r\f
 _SENTENCE_END = re.compile(r"[.!?:;,]['\"”’)\]]*$")
+_NOT_TEXT = "This looks like a binary file, not text; upload .txt, .md, .html or .pdf."
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,33 +178,87 @@ def decode_text(data: bytes, declared: str | None = None) -> str:
     else:
         encoding = _utf16_without_bom(data[:8192]) or "utf-8-sig"
     if encoding == "utf-8-sig" and b"\x00" in data[:8192]:
-        raise ExtractionError(
-            "This looks like a binary file, not text; upload .txt, .md, .html or .pdf."
-        )
+        raise ExtractionError(_NOT_TEXT)
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as error:
-        text = _decode_declared(data, declared, error)
+        text = _decode_not_utf8(data, declared, error)
     controls = len(_BINARY_CONTROLS.findall(text, 0, 8192))
     if controls > max(8, len(text[:8192]) // 100):
-        raise ExtractionError(
-            "This looks like a binary file, not text; upload .txt, .md, .html or .pdf."
-        )
+        raise ExtractionError(_NOT_TEXT)
     return text
 
 
-def _decode_declared(data: bytes, declared: str | None, error: UnicodeDecodeError) -> str:
+def _decode_not_utf8(data: bytes, declared: str | None, error: UnicodeDecodeError) -> str:
     # Valid UTF-8 wins over a declaration (often wrong); otherwise trust what the page or the
-    # server's Content-Type says (Latin-1, Shift_JIS, ...).
+    # server's Content-Type says (Latin-1, Shift_JIS, ...), else what the bytes look like.
     if declared is not None and declared != "utf-8":
         try:
             return data.decode(declared)
         except (UnicodeDecodeError, LookupError):
             pass
-    raise ExtractionError(
-        f"The file is not valid UTF-8 text (bad byte at position {error.start}); "
-        "save it as UTF-8 and try again."
-    ) from None
+    # UTF-8 with a few stray bytes read as a code page would turn every accent and curly
+    # quote into mojibake ("itâ€™s"): refused, as the UTF-8 it nearly is.
+    if _mostly_utf8(data):
+        raise ExtractionError(
+            f"The file is not valid UTF-8 text (bad byte at position {error.start}); "
+            "save it as UTF-8 and try again."
+        ) from None
+    detected = detect_encoding(data)
+    if detected is not None:
+        try:
+            return data.decode(detected)
+        except (UnicodeDecodeError, LookupError):
+            pass
+    raise ExtractionError(_NOT_TEXT) from None
+
+
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+# One well-formed UTF-8 sequence of two to four bytes (RFC 3629's table).
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """Whether most of the non-ASCII bytes form UTF-8 sequences (a code page's rarely do)."""
+    high = len(data) - len(data.translate(None, _HIGH_BYTES))
+    in_sequences = sum(map(len, _UTF8_SEQUENCE.findall(data)))
+    return in_sequences > high - in_sequences
+
+
+# charset-normalizer scores a candidate by how chaotic its text looks and how well it fits a
+# language; two within these margins are equally good to it (CharsetMatch.__lt__).
+_SAME_CHAOS = 0.01
+_SAME_COHERENCE = 0.02
+
+
+def detect_encoding(data: bytes) -> str | None:
+    """The text encoding bytes that are not UTF-8 are most likely in, or None for binary data.
+
+    charset-normalizer decides. Short Western European text decodes alike in several code
+    pages, which it then rates equally and ranks by their order, so "très" in Latin-1 came
+    back as "trčs" (Windows-1250). Among equally good candidates Windows-1252 wins: the
+    fallback browsers use for unlabelled legacy text, and Latin-1's printable characters plus
+    curly quotes, dashes and the euro sign.
+    """
+    # Imported here: only text that is not UTF-8 needs it.
+    from charset_normalizer import from_bytes
+
+    matches = from_bytes(data)
+    best = matches.best()
+    if best is None:
+        return None
+    for match in matches:
+        if (
+            "cp1252" in match.could_be_from_charset
+            and abs(match.chaos - best.chaos) < _SAME_CHAOS
+            and abs(match.coherence - best.coherence) <= _SAME_COHERENCE
+        ):
+            return "cp1252"
+    return best.encoding
 
 
 def clean_text(text: str) -> str:

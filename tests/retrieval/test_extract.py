@@ -1,3 +1,7 @@
+import random
+import sys
+from pathlib import Path
+
 import pytest
 from fpdf import FPDF
 
@@ -93,7 +97,7 @@ def test_pdf_text_and_title():
         (b"   \n\t ", "a.txt", "empty"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "image.png", "not a supported file type"),
         (b"\x00\x01\x02\x03binary\x00stuff" * 20, "a.txt", "binary"),
-        (b"caf\xe9 au lait is hot", "a.txt", "not valid UTF-8"),
+        (("It’s “fine”. " * 20).encode() + b"caf\xe9", "a.txt", "not valid UTF-8 .* position 383"),
         (b"%PDF-1.4\n1 0 obj <<>> garbage", "broken.pdf", "could not be read"),
         (b"<html><body><script>only()</script></body></html>", "a.html", "no readable text"),
     ],
@@ -126,3 +130,66 @@ def test_text_with_a_byte_order_mark_is_read(encoding):
 def test_pdf_bytes_are_not_mistaken_for_text():
     data = make_pdf("Some words here.")
     assert detect_kind(data) == "pdf"
+
+
+# Real Western European text as old editors save it: Latin-1 (ISO-8859-1) and Windows-1252,
+# whose curly quotes, dashes, ellipsis and euro sign Latin-1 lacks.
+LATIN_1_TEXT = (
+    "Le café crème coûte deux euros à la gare.\n"
+    "Über die Brücke geht Herr Müller jeden Tag; die Straße ist schön.\n"
+    "El niño comió una manzana en el jardín.\n"
+)
+CP1252_TEXT = (
+    "“Please descale the kettle,” she said – it’s easy.\n"
+    "A descaling kit costs 5 € at the café… or less.\n"
+    "Grüße aus München: the naïve “Bürger” pays 3 €.\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [(LATIN_1_TEXT, "latin-1"), (CP1252_TEXT, "cp1252"), ("Café au lait is hot.\n", "latin-1")],
+    ids=["latin-1", "cp1252", "latin-1, one line"],
+)
+def test_latin_1_and_cp1252_files_are_read_exactly(tmp_path, text, encoding):
+    path = tmp_path / "notes.txt"
+    path.write_text(text, encoding=encoding, newline="")
+    data = path.read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+    extracted = extract_text(data, filename=path.name)
+    assert extracted.text == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        LATIN_1_TEXT,
+        CP1252_TEXT,
+        "Zażółć gęślą jaźń 😀 日本語のテキスト。\n",
+        "cafÃ© is two letters.\n",
+    ],
+    ids=["latin-1 text", "cp1252 text", "no code page has these", "mojibake kept as written"],
+)
+@pytest.mark.parametrize("bom", ["", "\ufeff"], ids=["no BOM", "BOM"])
+def test_utf8_stays_exact(tmp_path, text, bom):
+    path = tmp_path / "notes.txt"
+    path.write_text(bom + text, encoding="utf-8", newline="")
+    assert extract_text(path.read_bytes(), filename=path.name).text == text
+
+
+def test_binary_without_zero_bytes_is_still_refused():
+    # Zero bytes give most binaries away at once; these have none, so the detector decides.
+    noise = random.Random(13)
+    data = bytes(noise.randrange(1, 256) for _ in range(20_000))
+    with pytest.raises(ExtractionError, match="binary file"):
+        extract_text(data, filename="noise.txt")
+    high = bytes(noise.randrange(0x80, 0x100) for _ in range(20_000))
+    with pytest.raises(ExtractionError, match="binary file"):
+        extract_text(high, filename="high.txt")
+
+
+def test_a_real_program_named_txt_is_refused():
+    program = Path(sys.executable).resolve().read_bytes()[:200_000]
+    with pytest.raises(ExtractionError, match="binary file"):
+        extract_text(program, filename="python.txt")
