@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import aclosing, asynccontextmanager
+from contextlib import aclosing, asynccontextmanager, suppress
 from dataclasses import dataclass, replace
 from functools import wraps
 from pathlib import Path
@@ -129,27 +129,42 @@ async def ask(obj: CliContext, question: str, top_k: int | None, scope: int, as_
 @cli.command()
 @scope_option("Scope (server id) to search, besides the global seeds.")
 @click.pass_obj
-@run_async
-async def chat(obj: CliContext, scope: int) -> None:
-    """Ask one question after another (an empty line or Ctrl-D ends the session)."""
-    async with open_library(obj.settings) as library:
-        interactive = sys.stdin.isatty()
-        if interactive:
-            click.echo("Ask a question; an empty line or Ctrl-D ends the session.")
-        while True:
-            try:
-                line = await asyncio.to_thread(input, "> " if interactive else "")
-            except EOFError:
-                break
-            if not line.strip():
-                break
-            try:
-                result = await library.ask(line, scope=scope, via="chat")
-            except VerbatimError as error:
-                click.echo(error.message, err=True)
-                continue
-            click.echo(format_answer(result))
-            click.echo()
+def chat(obj: CliContext, scope: int) -> None:
+    """Ask one question after another (an empty line, Ctrl-D or Ctrl-C ends the session)."""
+    interactive = sys.stdin.isatty()
+    if interactive:
+        _edit_lines()
+        click.echo("Ask a question; an empty line, Ctrl-D or Ctrl-C ends the session.")
+    # Lines are read here, in the main thread, while the event loop waits: input() then
+    # edits them with readline and Ctrl-C interrupts it at once. (Read in a worker thread,
+    # Ctrl-C only cancelled the loop, which then waited for that thread, so for Enter.) The
+    # loop runs while a question is answered, and a Ctrl-C then stops the answer.
+    with asyncio.Runner() as runner:
+        session = open_library(obj.settings)
+        library = runner.run(session.__aenter__())
+        try:
+            while True:
+                line = input("> " if interactive else "")
+                if not line.strip():
+                    break
+                try:
+                    result = runner.run(library.ask(line, scope=scope, via="chat"))
+                except VerbatimError as error:
+                    click.echo(error.message, err=True)
+                    continue
+                click.echo(format_answer(result))
+                click.echo()
+        except (EOFError, KeyboardInterrupt):
+            if interactive:
+                click.echo()  # the shell's prompt starts on a line of its own
+        finally:
+            runner.run(session.__aexit__(None, None, None))
+
+
+def _edit_lines() -> None:
+    """Give input() line editing and this session's history (readline: not on Windows)."""
+    with suppress(ImportError):
+        import readline  # noqa: F401  (importing it is what hooks it into input())
 
 
 @cli.group()
