@@ -6,7 +6,7 @@ import pytest
 from fpdf import FPDF
 
 from retrieval.errors import ExtractionError
-from retrieval.extract import detect_kind, extract_text
+from retrieval.extract import decode_text, detect_kind, extract_text
 
 
 def make_pdf(*paragraphs: str, title: str | None = None) -> bytes:
@@ -193,3 +193,83 @@ def test_a_real_program_named_txt_is_refused():
     program = Path(sys.executable).resolve().read_bytes()[:200_000]
     with pytest.raises(ExtractionError, match="binary file"):
         extract_text(program, filename="python.txt")
+
+
+# A kettle's instructions as other countries' old editors saved them.
+IN_OTHER_CODE_PAGES = {
+    "Hungarian, Windows-1250": (
+        "cp1250",
+        "A vízforraló használata előtt olvassa el az útmutatót.\n"
+        "A készüléket rendszeresen vízkőmentesíteni kell, különben a fűtőszál tönkremehet.\n",
+    ),
+    "Polish, Windows-1250": (
+        "cp1250",
+        "Przed użyciem czajnika przeczytaj instrukcję obsługi.\n"
+        "Urządzenie należy regularnie odkamieniać, w przeciwnym razie grzałka może ulec "
+        "uszkodzeniu.\n",
+    ),
+    "Czech, Windows-1250": (
+        "cp1250",
+        "Před použitím konvice si přečtěte návod.\n"
+        "Přístroj pravidelně odvápňujte, jinak se může topné těleso poškodit.\n",
+    ),
+    "Turkish, Windows-1254": (
+        "cp1254",
+        "Su ısıtıcısını kullanmadan önce kılavuzu okuyun.\n"
+        "Cihazı düzenli olarak kireçten arındırın; aksi takdirde ısıtıcı bozulabilir.\n",
+    ),
+    "Lithuanian, Windows-1257": (
+        "cp1257",
+        "Prieš naudodami virdulį perskaitykite instrukciją.\n"
+        "Reguliariai šalinkite kalkes, kitaip kaitinimo elementas gali sugesti.\n",
+    ),
+    "Finnish, Latin-1": (
+        "latin-1",
+        "Lue käyttöohje ennen vedenkeittimen käyttöä.\n"
+        "Poista kalkki säännöllisesti, muuten lämmityselementti voi vahingoittua.\n",
+    ),
+    "French, Latin-1": (
+        "latin-1",
+        "Lisez le mode d'emploi avant d'utiliser la bouilloire.\n"
+        "Détartrez l'appareil régulièrement, sinon la résistance peut être endommagée.\n",
+    ),
+    "French, one accent": ("latin-1", "C'est très bien.\n"),
+    "Russian, Windows-1251": (
+        "cp1251",
+        "Перед использованием чайника прочитайте инструкцию.\n"
+        "Регулярно удаляйте накипь, иначе нагревательный элемент может выйти из строя.\n",
+    ),
+    "Greek, Windows-1253": (
+        "cp1253",
+        "Διαβάστε τις οδηγίες πριν χρησιμοποιήσετε τον βραστήρα.\n"
+        "Αφαιρείτε τακτικά τα άλατα, αλλιώς το θερμαντικό στοιχείο μπορεί να χαλάσει.\n",
+    ),
+    "Japanese, Shift_JIS": (
+        "shift_jis",
+        "電気ケトルを使う前に取扱説明書をお読みください。\n"
+        "定期的に水垢を取り除いてください。そうしないとヒーターが故障することがあります。\n",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("encoding", "text"), IN_OTHER_CODE_PAGES.values(), ids=IN_OTHER_CODE_PAGES
+)
+def test_other_code_pages_are_read_exactly(encoding, text):
+    data = text.encode(encoding)
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+    assert decode_text(data) == text
+
+
+def test_a_long_file_on_one_line_is_read_exactly():
+    # Past the detector's sample, cut at a space: no character is cut in two.
+    text = "Le café “crème” coûte 5 € à la gare, très cher… " * 4000
+    assert len(text) > 150_000 and "\n" not in text
+    assert extract_text(text.encode("cp1252"), filename="a.txt").text == text
+
+
+def test_a_byte_the_detected_code_page_lacks_is_refused_clearly():
+    data = ("Le café est très bon.\n" * 10_000).encode("cp1252") + b"\x81 and more.\n"
+    with pytest.raises(ExtractionError, match="neither UTF-8 nor cp1252 .* position 220000"):
+        extract_text(data, filename="a.txt")
