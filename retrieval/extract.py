@@ -221,22 +221,29 @@ def _decode_not_utf8(data: bytes, declared: str | None, error: UnicodeDecodeErro
 
 
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
+# An ASCII byte never begins a multi-byte character (Shift_JIS, GBK, Big5, EUC: their first
+# bytes are all above 0x80), so a cut just after one splits none.
+_CUT_AFTER = re.compile(rb"[\x00-\x7f]")
 _SAMPLE_BYTES = 65_536
 
 
 def _non_ascii_lines(data: bytes, limit: int = _SAMPLE_BYTES) -> bytes:
-    """Whole lines holding non-ASCII bytes, up to about `limit` bytes, in one linear pass.
+    """Lines holding non-ASCII bytes, up to about `limit` bytes, in one linear pass.
 
-    Lines are kept whole (a long one is cut after a space) so no multi-byte character is cut.
+    Lines are taken whole; one longer than `limit` from its first non-ASCII byte (after
+    ASCII, so the start of a character) to about `limit` bytes further, cut where no
+    character is cut in two.
     """
     pieces: list[bytes] = []
     size = position = 0
     while size < limit and (found := _NON_ASCII.search(data, position)) is not None:
         start = data.rfind(b"\n", position, found.start()) + 1 or position
         end = data.find(b"\n", found.start()) + 1 or len(data)
-        if end - start > limit:  # from the space before the byte to one about `limit` after
-            start = data.rfind(b" ", start, found.start()) + 1 or start
-            end = data.rfind(b" ", found.start(), start + limit) + 1 or end
+        if end - start > limit:
+            start = found.start()
+            window = data[start : start + limit]
+            cut = _CUT_AFTER.search(window[::-1])  # the last such byte of the window
+            end = start + len(window) - (cut.start() if cut else 0)
         pieces.append(data[start:end])
         size += end - start
         position = end

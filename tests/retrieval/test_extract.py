@@ -262,11 +262,17 @@ def test_other_code_pages_are_read_exactly(encoding, text):
     assert decode_text(data) == text
 
 
-def test_a_long_file_on_one_line_is_read_exactly():
-    # Past the detector's sample, cut at a space: no character is cut in two.
-    text = "Le café “crème” coûte 5 € à la gare, très cher… " * 4000
-    assert len(text) > 150_000 and "\n" not in text
-    assert extract_text(text.encode("cp1252"), filename="a.txt").text == text
+@pytest.mark.parametrize(
+    ("encoding", "text"),
+    [
+        ("cp1252", "Le café “crème” coûte 5 € à la gare, très cher… " * 4000),
+        ("shift_jis", "a電気ケトルを使う前に取扱説明書をお読みください。" * 8000),
+    ],
+)
+def test_a_long_text_on_one_line_is_read_exactly(encoding, text):
+    # Longer than the detector's sample, which is cut off inside the line.
+    assert len(text.encode(encoding)) > 150_000 and "\n" not in text
+    assert decode_text(text.encode(encoding)) == text
 
 
 def test_a_byte_the_detected_code_page_lacks_is_refused_clearly():
