@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
-from contextlib import aclosing, asynccontextmanager
+from contextlib import aclosing, asynccontextmanager, suppress
 from dataclasses import dataclass, replace
 from functools import wraps
 from pathlib import Path
@@ -43,6 +43,7 @@ class CliContext:
     """What the global options decided, handed to every command."""
 
     settings: Settings
+    verbose: bool = False
 
 
 def run_async(function: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
@@ -93,6 +94,9 @@ async def open_library(settings: Settings) -> AsyncIterator[Library]:
     help="TOML config file (see config.example.toml).",
 )
 @click.option("--verbose", "-v", is_flag=True, help="Log what happens to stderr.")
+@click.version_option(
+    package_name="verbatim-bot", prog_name="verbatim", message="%(prog)s %(version)s"
+)
 @click.pass_context
 def cli(ctx: click.Context, database: Path | None, config_path: Path | None, verbose: bool) -> None:
     """Verbatim answers questions by quoting the sentences of its documents, with citations."""
@@ -105,7 +109,7 @@ def cli(ctx: click.Context, database: Path | None, config_path: Path | None, ver
     settings = load_settings(config_path)
     if database is not None:
         settings = replace(settings, storage=replace(settings.storage, database=database))
-    ctx.obj = CliContext(settings)
+    ctx.obj = CliContext(settings, verbose)
 
 
 @cli.command()
@@ -128,27 +132,42 @@ async def ask(obj: CliContext, question: str, top_k: int | None, scope: int, as_
 @cli.command()
 @scope_option("Scope (server id) to search, besides the global seeds.")
 @click.pass_obj
-@run_async
-async def chat(obj: CliContext, scope: int) -> None:
-    """Ask one question after another (an empty line or Ctrl-D ends the session)."""
-    async with open_library(obj.settings) as library:
-        interactive = sys.stdin.isatty()
-        if interactive:
-            click.echo("Ask a question; an empty line or Ctrl-D ends the session.")
-        while True:
-            try:
-                line = await asyncio.to_thread(input, "> " if interactive else "")
-            except EOFError:
-                break
-            if not line.strip():
-                break
-            try:
-                result = await library.ask(line, scope=scope, via="chat")
-            except VerbatimError as error:
-                click.echo(printable(error.message), err=True)
-                continue
-            click.echo(format_answer(result))
-            click.echo()
+def chat(obj: CliContext, scope: int) -> None:
+    """Ask one question after another (an empty line, Ctrl-D or Ctrl-C ends the session)."""
+    interactive = sys.stdin.isatty()
+    if interactive:
+        _edit_lines()
+        click.echo("Ask a question; an empty line, Ctrl-D or Ctrl-C ends the session.")
+    # Lines are read here, in the main thread, while the event loop waits: input() then
+    # edits them with readline and Ctrl-C interrupts it at once. (Read in a worker thread,
+    # Ctrl-C only cancelled the loop, which then waited for that thread, so for Enter.) The
+    # loop runs while a question is answered, and a Ctrl-C then stops the answer.
+    with asyncio.Runner() as runner:
+        session = open_library(obj.settings)
+        library = runner.run(session.__aenter__())
+        try:
+            while True:
+                line = input("> " if interactive else "")
+                if not line.strip():
+                    break
+                try:
+                    result = runner.run(library.ask(line, scope=scope, via="chat"))
+                except VerbatimError as error:
+                    click.echo(printable(error.message), err=True)
+                    continue
+                click.echo(format_answer(result))
+                click.echo()
+        except (EOFError, KeyboardInterrupt):
+            if interactive:
+                click.echo()  # the shell's prompt starts on a line of its own
+        finally:
+            runner.run(session.__aexit__(None, None, None))
+
+
+def _edit_lines() -> None:
+    """Give input() line editing and this session's history (readline: not on Windows)."""
+    with suppress(ImportError):
+        import readline  # noqa: F401  (importing it is what hooks it into input())
 
 
 @cli.group()
@@ -158,7 +177,9 @@ def docs() -> None:
 
 @docs.command("add")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
-@click.option("--title", help="Title to cite (default: the document's own title or file name).")
+@click.option(
+    "--title", help="Title to cite (default: the document's own title or file name); a file only."
+)
 @scope_option("Scope (server id) the document belongs to.")
 @click.option(
     "--workers",
@@ -166,15 +187,34 @@ def docs() -> None:
     help="Processes that prepare a folder's files, or a long file's paragraphs, in parallel "
     "(default: one per core when the files total 1 MB or more; 0: none).",
 )
+@click.option(
+    "--verbose",
+    "-v",
+    "each_file",
+    is_flag=True,
+    help="For a folder: list every file (added, already here, failed), not only the failures.",
+)
 @click.pass_obj
 @run_async
 async def docs_add(
-    obj: CliContext, path: Path, title: str | None, scope: int, workers: int | None
+    obj: CliContext,
+    path: Path,
+    title: str | None,
+    scope: int,
+    workers: int | None,
+    each_file: bool,
 ) -> None:
-    """Add the file at PATH, or every supported file in the folder PATH."""
+    """Add the file at PATH, or every supported file in the folder PATH.
+
+    A folder's add lists the files that failed and ends with one line such as "12 added, 765
+    already here, 2 failed". A file whose content is already a document (added before, or a
+    copy of another file) is not a failure: the exit code is 1 only if a file failed.
+    """
     files = supported_files(path)
     if path.is_dir() and not files:
         raise VerbatimError(f"{path} has no .txt, .md, .html or .pdf files.")
+    if path.is_dir() and title is not None:
+        raise click.UsageError("--title names one file's document; a folder's files keep theirs.")
     added_by = os.environ.get("USER", "cli")
     # Files are prepared in worker processes (started first: they load while the library does)
     # and stored here in order, several per transaction; a long file's paragraphs are shared
@@ -182,14 +222,20 @@ async def docs_add(
     count = workers_for(files) if workers is None else workers
     with prepare_pool(count, obj.settings.documents.max_bytes) as pool:
         async with open_library(obj.settings) as library:
-            if len(files) == 1:
+            if not path.is_dir():
                 click.echo(_added(await _add_one(library, scope, files[0], pool, title, added_by)))
                 return
+            tally = _FolderTally(len(files))
             outcomes = add_files(library, scope, files, added_by=added_by, pool=pool)
-            async with aclosing(outcomes):
-                failures = await _report_progress(outcomes, len(files))
-    if failures:
-        raise VerbatimError(f"{failures} of {len(files)} files were not added.")
+            try:
+                async with aclosing(outcomes):
+                    await _report_progress(outcomes, tally, each_file or obj.verbose)
+            except asyncio.CancelledError:  # Ctrl-C: what was done so far, then exit 130
+                click.echo(tally.summary())
+                raise
+    click.echo(tally.summary())
+    if tally.failed:
+        raise click.exceptions.Exit(1)
 
 
 async def _add_one(
@@ -215,22 +261,50 @@ async def _add_one(
     return document
 
 
-async def _report_progress(outcomes: AsyncIterator[FileOutcome], total: int) -> int:
-    """Show each file's outcome under a progress bar; the number of files not added."""
+@dataclass
+class _FolderTally:
+    """What became of a folder's files so far, for the line that ends its add."""
+
+    total: int
+    added: int = 0
+    already_here: int = 0
+    failed: int = 0
+
+    def summary(self) -> str:
+        line = f"{self.added} added, {self.already_here} already here, {self.failed} failed"
+        left = self.total - self.added - self.already_here - self.failed
+        if left:
+            line += f"; stopped before {counted(left, 'file')} (add the folder again to finish)"
+        return line
+
+
+async def _report_progress(
+    outcomes: AsyncIterator[FileOutcome], tally: _FolderTally, each_file: bool
+) -> None:
+    """Count each file's outcome under a progress bar, listing the failures (or every file)."""
     from tqdm import tqdm
 
-    failures = 0
-    with tqdm(total=total, unit="file", file=sys.stderr) as progress:
+    # disable=None: a bar only on a terminal; redirected, stderr would fill with redraws.
+    with tqdm(total=tally.total, unit="file", file=sys.stderr, disable=None) as progress:
         async for outcome in outcomes:
             progress.update()
-            if outcome.document is None:
-                failures += 1
-                progress.write(
-                    printable(f"skipped {outcome.path}: {outcome.error}"), file=sys.stderr
+            failed = False
+            if outcome.document is not None:
+                tally.added += 1
+                line = f"{_added(outcome.document)} ({outcome.path})"
+            elif outcome.existing is not None:
+                tally.already_here += 1
+                line = (
+                    f"already here: {outcome.path} is document {outcome.existing.id} "
+                    f"'{outcome.existing.title}'"
                 )
             else:
-                progress.write(_added(outcome.document))
-    return failures
+                tally.failed += 1
+                failed = True
+                line = f"failed {outcome.path}: {outcome.error}"
+            if failed or each_file:
+                with tqdm.external_write_mode(file=sys.stderr):
+                    click.echo(printable(line), err=failed)
 
 
 def _added(document: StoredDocument, done: str = "added") -> str:
@@ -242,12 +316,19 @@ def _added(document: StoredDocument, done: str = "added") -> str:
 
 @docs.command("list")
 @scope_option("Scope to list.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array instead of text.")
 @click.pass_obj
 @run_async
-async def docs_list(obj: CliContext, scope: int) -> None:
+async def docs_list(obj: CliContext, scope: int, as_json: bool) -> None:
     """List the documents of a scope."""
     async with Store.open(obj.settings.storage.database) as store:
-        documents = await store.list_documents(scope)
+        # Page by page: the store returns at most a page (1,000) at a time.
+        documents: list[StoredDocument] = []
+        while page := await store.list_documents(scope, offset=len(documents)):
+            documents += page
+    if as_json:
+        click.echo(json.dumps(list(map(document_json, documents)), ensure_ascii=False))
+        return
     if not documents:
         click.echo("No documents.")
     for document in documents:
@@ -293,7 +374,7 @@ async def docs_remove(obj: CliContext, document_id: int, scope: int) -> None:
 @docs.command("replace")
 @click.argument("document_id", type=int)
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--title", help="New title (default: keep the current one).")
+@click.option("--title", help="A new title (default: the document keeps its title).")
 @scope_option("Scope the document belongs to.")
 @click.pass_obj
 @run_async
@@ -310,7 +391,8 @@ async def docs_replace(
             title=title,
             source=str(path),
         )
-    click.echo(_added(document, "replaced"))
+    kept = "" if title else " (kept its title; --title gives it a new one)"
+    click.echo(_added(document, "replaced") + kept)
 
 
 @cli.group("log", invoke_without_command=True)
@@ -445,6 +527,21 @@ async def log_purge(obj: CliContext) -> None:
     click.echo(f"deleted {removed} logged questions older than {days} days")
 
 
+def document_json(document: StoredDocument) -> dict[str, Any]:
+    """The shape of one document in `docs list --json`."""
+    return {
+        "id": document.id,
+        "scope": document.scope,
+        "title": document.title,
+        "source": document.source,
+        "kind": document.kind,
+        "sentences": document.sentence_count,
+        "added_by": document.added_by,
+        "added_at": document.added_at,
+        "updated_at": document.updated_at,
+    }
+
+
 def answer_json(result: AskResult) -> dict[str, Any]:
     """The --json shape: question, answered, confidence, the answer and the closest passages."""
     answer = result.answer
@@ -506,7 +603,10 @@ def _quoted(hits: Sequence[Hit]) -> str:
 def main() -> None:
     """Entry point: user errors end with one clear line on stderr and a non-zero exit."""
     try:
-        cli.main(standalone_mode=False)
+        # Without standalone mode click returns the code of a ctx.exit(code) instead of exiting.
+        code = cli.main(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)

@@ -71,6 +71,8 @@ class FileOutcome:
     path: Path
     document: StoredDocument | None = None
     error: str | None = None
+    # The document already holding this content, when that is why it was not added.
+    existing: StoredDocument | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,6 +362,8 @@ async def _store(
         return FileOutcome(path, error=prepared.message)
     try:
         document = await library.add_prepared(scope, prepared, source=str(path), added_by=added_by)
+    except DuplicateDocumentError as duplicate:
+        return FileOutcome(path, error=duplicate.message, existing=duplicate.existing)
     except VerbatimError as error:
         return FileOutcome(path, error=error.message)
     return FileOutcome(path, document=document)
@@ -389,7 +393,7 @@ async def _store_group(
             continue
         document = next(stored)
         if isinstance(document, DuplicateDocumentError):
-            outcomes.append(FileOutcome(path, error=document.message))
+            outcomes.append(FileOutcome(path, error=document.message, existing=document.existing))
         else:
             outcomes.append(FileOutcome(path, document=document))
     return outcomes

@@ -2,9 +2,12 @@
 
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -98,14 +101,191 @@ def test_docs_add_list_show_replace_remove_and_log(db_path, tmp_path):
     assert unanswered[0].startswith("id,asked_at,scope") and len(unanswered) == 2
 
 
-def test_docs_add_a_folder_with_progress(db_path, tmp_path):
-    folder = tmp_path / "docs"
+def make_folder(folder: Path) -> Path:
+    """Two documents, a copy of the first, and a file of a type that is not read."""
     folder.mkdir()
     (folder / "a.txt").write_text("Alpha\nThe alpha rule is simple.\n")
     (folder / "b.html").write_text("<title>Beta</title><p>The beta rule is strict.</p>")
+    (folder / "c-copy.txt").write_text("Alpha\nThe alpha rule is simple.\n")
     (folder / "ignored.bin").write_bytes(b"\x00\x01")
-    out = run(db_path, "docs", "add", str(folder)).stdout
-    assert "'Alpha'" in out and "'Beta'" in out
+    return folder
+
+
+def test_docs_add_a_folder_ends_with_one_line_and_lists_every_file_with_v(db_path, tmp_path):
+    folder = make_folder(tmp_path / "docs")
+    first = run(db_path, "docs", "add", str(folder))
+    assert first.stdout == "2 added, 1 already here, 0 failed\n"
+    assert first.stderr == ""  # not a terminal: no progress bar
+    listed = run(db_path, "--db", str(tmp_path / "other.db"), "docs", "add", "-v", str(folder))
+    assert listed.stdout.splitlines() == [
+        f"added document 2 'Alpha', 1 sentence ({folder / 'a.txt'})",
+        f"added document 3 'Beta', 1 sentence ({folder / 'b.html'})",
+        f"already here: {folder / 'c-copy.txt'} is document 2 'Alpha'",
+        "2 added, 1 already here, 0 failed",
+    ]
+    # The global -v lists them too (and logs to stderr).
+    again = run(db_path, "-v", "docs", "add", str(folder))
+    assert again.stdout.splitlines()[0] == f"already here: {folder / 'a.txt'} is document 2 'Alpha'"
+
+
+def test_adding_a_folder_again_is_not_a_failure(db_path, tmp_path):
+    folder = make_folder(tmp_path / "docs")
+    run(db_path, "docs", "add", str(folder))
+    again = run(db_path, "docs", "add", str(folder))
+    assert (again.returncode, again.stdout, again.stderr) == (
+        0,
+        "0 added, 3 already here, 0 failed\n",
+        "",
+    )
+
+
+def test_a_folder_add_lists_each_failure_and_exits_1(db_path, tmp_path):
+    folder = make_folder(tmp_path / "docs")
+    (folder / "d-broken.pdf").write_bytes(b"%PDF-1.4 broken")
+    (folder / "e-empty.txt").write_text("  \n")
+    result = run(db_path, "docs", "add", str(folder), check=False)
+    assert result.returncode == 1
+    assert result.stdout == "2 added, 1 already here, 2 failed\n"
+    assert result.stderr.splitlines() == [
+        f"failed {folder / 'd-broken.pdf'}: The PDF could not be read (it may be damaged or "
+        "not really a PDF).",
+        f"failed {folder / 'e-empty.txt'}: The document is empty.",
+    ]
+
+
+def test_a_folder_add_stopped_by_ctrl_c_is_finished_by_adding_it_again(db_path, tmp_path):
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    total = 1500
+    for number in range(total):
+        (folder / f"{number:04}.txt").write_text(
+            f"Note {number}\nThe river {number} is long and stone {number} is grey.\n"
+        )
+    command = [VERBATIM, "docs", "add", "-v", str(folder)]
+    env = {**os.environ, "VERBATIM_DB": str(db_path)}
+    env.pop("VERBATIM_CONFIG", None)
+    adding = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    assert adding.stdout is not None
+    assert adding.stdout.readline().startswith("added document 2 'Note 0'")
+    adding.send_signal(signal.SIGINT)
+    # Read through the same buffered files (communicate() would skip what readline buffered).
+    out, err = adding.stdout.read(), adding.stderr.read()
+    assert adding.wait(timeout=60) == 130
+    *listed, summary = out.splitlines()
+    reported = 1 + len(listed)
+    left = total - reported
+    assert 0 < left < total
+    assert summary == (
+        f"{reported} added, 0 already here, 0 failed; stopped before {left:,} files "
+        "(add the folder again to finish)"
+    )
+    assert "Traceback" not in err
+    again = run(db_path, "docs", "add", str(folder))
+    added, here = map(
+        int, re.fullmatch(r"(\d+) added, (\d+) already here, 0 failed\n", again.stdout).groups()
+    )
+    # Every file reported is kept (a group being stored when stopped may be kept too).
+    assert here >= reported and added + here == total
+    documents = json.loads(run(db_path, "docs", "list", "--json").stdout)
+    assert len(documents) == 1 + total
+
+
+def test_version():
+    result = subprocess.run([VERBATIM, "--version"], capture_output=True, text=True, check=True)
+    assert result.stdout == f"verbatim {version('verbatim-bot')}\n"
+
+
+def test_docs_list_json(db_path, tmp_path):
+    doc = tmp_path / "kettle.md"
+    doc.write_text("# Kettle manual\n\nThe kettle boils water in ninety seconds.\n")
+    assert json.loads(run(db_path, "docs", "list", "--json", "--scope", "7").stdout) == []
+    run(db_path, "docs", "add", str(doc), "--scope", "7")
+    [document] = json.loads(run(db_path, "docs", "list", "--json", "--scope", "7").stdout)
+    added_at = document.pop("added_at")
+    assert document.pop("updated_at") == added_at and added_at.startswith("20")
+    assert document == {
+        "id": 2,
+        "scope": 7,
+        "title": "Kettle manual",
+        "source": str(doc),
+        "kind": "markdown",
+        "sentences": 2,
+        "added_by": os.environ.get("USER", "cli"),
+    }
+
+
+def test_docs_replace_says_it_kept_the_title_or_takes_a_new_one(db_path, tmp_path):
+    doc = tmp_path / "kettle.md"
+    doc.write_text("# Kettle manual\n\nThe kettle boils water in ninety seconds.\n")
+    run(db_path, "docs", "add", str(doc))
+    doc.write_text("# Kettle manual, second edition\n\nThe kettle boils water in forty seconds.\n")
+    kept = run(db_path, "docs", "replace", "2", str(doc)).stdout
+    assert kept == (
+        "replaced document 2 'Kettle manual', 2 sentences "
+        "(kept its title; --title gives it a new one)\n"
+    )
+    renamed = run(db_path, "docs", "replace", "2", str(doc), "--title", "Kettle, 2nd ed.").stdout
+    assert renamed == "replaced document 2 'Kettle, 2nd ed.', 2 sentences\n"
+    [document] = [
+        d for d in json.loads(run(db_path, "docs", "list", "--json").stdout) if d["id"] == 2
+    ]
+    assert document["title"] == "Kettle, 2nd ed."
+
+
+def test_title_with_a_folder_is_refused(db_path, tmp_path):
+    folder = make_folder(tmp_path / "docs")
+    result = run(db_path, "docs", "add", str(folder), "--title", "One title", check=False)
+    assert result.returncode == 2
+    assert "--title names one file's document" in result.stderr
+    assert run(db_path, "docs", "list", "--json").stdout.count('"id"') == 0
+
+
+def test_bash_completion_script_completes_commands(tmp_path):
+    script = subprocess.run(
+        [VERBATIM],
+        env={**os.environ, "_VERBATIM_COMPLETE": "bash_source"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "complete " in script and "_verbatim_completion" in script
+    (tmp_path / "verbatim.bash").write_text(script)
+    # Sourced as a user's ~/.bashrc would, then asked what follows "verbatim docs re".
+    completed = subprocess.run(
+        [
+            "bash",
+            "--norc",
+            "-c",
+            f"source {tmp_path / 'verbatim.bash'}; COMP_WORDS=(verbatim docs re); COMP_CWORD=2; "
+            '_verbatim_completion verbatim; echo "${COMPREPLY[@]}"',
+        ],
+        env={**os.environ, "PATH": f"{Path(VERBATIM).parent}{os.pathsep}{os.environ['PATH']}"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert completed.stdout.split() == ["remove", "replace"]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "text"),
+    [
+        ("latin-1", "Café crème\nThe café opens at seven; Müller’s is closed.\n"),
+        ("cp1252", "Café “crème”\nThe café costs 5 € – Müller’s “Grüße” are free…\n"),
+    ],
+)
+def test_latin_1_and_cp1252_files_are_added_and_kept_exactly(db_path, tmp_path, encoding, text):
+    if encoding == "latin-1":
+        text = text.replace("’", "'")  # Latin-1 has no curly quotes
+    doc = tmp_path / "menu.txt"
+    doc.write_text(text, encoding=encoding)
+    title, body = text.splitlines()
+    assert run(db_path, "docs", "add", str(doc), "--scope", "7").stdout == (
+        f"added document 2 '{title}', 1 sentence\n"
+    )
+    assert f"   1. {body}\n" in run(db_path, "docs", "show", "2", "--scope", "7").stdout
 
 
 def test_chat_answers_line_by_line(db_path):

@@ -73,6 +73,8 @@ async def one_by_one(library: Library, files: list[Path]) -> list[FileOutcome]:
             document = await library.add_document(
                 SCOPE, path.read_bytes(), filename=path.name, source=str(path), added_by="t"
             )
+        except DuplicateDocumentError as duplicate:
+            outcomes.append(FileOutcome(path, error=duplicate.message, existing=duplicate.existing))
         except VerbatimError as error:
             outcomes.append(FileOutcome(path, error=error.message))
         else:
@@ -133,13 +135,13 @@ async def test_bulk_add_stores_and_answers_exactly_as_adding_one_by_one(tmp_path
                 # with the bad files and the duplicate inside it: one segment.
                 assert len(library._scopes[SCOPE].segments) == (1 if way == "pool" else 4)
             results[way] = (
-                [(o.path, o.document, o.error) for o in outcomes],
+                [(o.path, o.document, o.error, o.existing and o.existing.id) for o in outcomes],
                 await stored(library),
             )
     expected_outcomes, expected_store = results["one by one"]
     first = expected_outcomes[0][1]
     assert first is not None
-    assert [(path.name, error) for path, _, error in expected_outcomes] == [
+    assert [(path.name, error) for path, _, error, _ in expected_outcomes] == [
         ("a-seed.txt", None),
         ("b-readme.md", None),
         ("c-broken.pdf", "The PDF could not be read (it may be damaged or not really a PDF)."),
@@ -151,6 +153,8 @@ async def test_bulk_add_stores_and_answers_exactly_as_adding_one_by_one(tmp_path
         ),
         ("g-list.md", None),
     ]
+    # The copy's outcome names the document that holds its content.
+    assert [x for *_, x in expected_outcomes] == [None] * 5 + [first.id, None]
     documents, sentences, answers = expected_store
     assert len(documents) == 4 and len(sentences) > 100
     assert all(terms is not None for *_, terms in sentences)
@@ -159,9 +163,11 @@ async def test_bulk_add_stores_and_answers_exactly_as_adding_one_by_one(tmp_path
         outcomes, store = results[way]
         # Same ids, titles, sentences, cached terms and answers (scores bit for bit).
         assert store == expected_store, way
-        assert [(p, e) for p, _, e in outcomes] == [(p, e) for p, _, e in expected_outcomes]
-        assert [d.id if d else None for _, d, _ in outcomes] == [
-            d.id if d else None for _, d, _ in expected_outcomes
+        assert [(p, e, x) for p, _, e, x in outcomes] == [
+            (p, e, x) for p, _, e, x in expected_outcomes
+        ]
+        assert [d.id if d else None for _, d, *_ in outcomes] == [
+            d.id if d else None for _, d, *_ in expected_outcomes
         ]
 
 
@@ -172,22 +178,27 @@ def test_small_folders_are_prepared_without_worker_processes(tmp_path):
 
 
 def test_cli_folder_add_in_workers_reports_the_bad_file_and_adds_the_rest(tmp_path):
-    files = make_folder(tmp_path / "docs")
+    make_folder(tmp_path / "docs")
     db = tmp_path / "cli.db"
     result = CliRunner().invoke(
         cli,
         ["--db", str(db), "docs", "add", str(tmp_path / "docs"), "--workers", "2", "--scope", "7"],
     )
     assert result.exit_code == 1
-    assert isinstance(result.exception, VerbatimError)
-    assert result.exception.message == f"3 of {len(files)} files were not added."
     broken = tmp_path / "docs" / "c-broken.pdf"
     assert (
-        f"skipped {broken}: The PDF could not be read (it may be damaged or not really a PDF)."
+        f"failed {broken}: The PDF could not be read (it may be damaged or not really a PDF)."
         in result.output
     )
-    assert result.output.count("added document") == 4
-    assert "'Kettle', 5 sentences" in result.output
+    assert f"failed {tmp_path / 'docs' / 'e-empty.txt'}: The document is empty." in result.output
+    assert result.output.endswith("4 added, 1 already here, 2 failed\n")
+    listed = CliRunner().invoke(
+        cli,
+        ["--db", str(db), "docs", "add", str(tmp_path / "docs"), "-v", "--scope", "7"],
+    )
+    assert listed.output.count("already here: ") == 5
+    assert f"already here: {tmp_path / 'docs' / 'd-kettle.html'} is document " in listed.output
+    assert listed.output.endswith("0 added, 5 already here, 2 failed\n")
 
 
 async def test_merges_wait_for_the_end_of_a_bulk_add_and_scores_stay_exact(tmp_path):
@@ -282,7 +293,7 @@ def test_a_bulk_add_killed_halfway_keeps_every_document_it_committed(tmp_path):
         )
     db = tmp_path / "killed.db"
     child = subprocess.Popen(
-        [sys.executable, "-m", "bot", "docs", "add", str(folder), "--workers", "2", "--scope", "9"],
+        [sys.executable, "-m", "bot", "docs", "add", "-v", str(folder), "--workers=2", "--scope=9"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -335,17 +346,17 @@ async def test_a_group_stores_like_one_by_one_with_duplicates_and_bad_files_insi
                 outcomes = await _store_group(library, SCOPE, group, "t")
                 assert len(library._scopes[SCOPE].segments) == 1
             results[way] = (
-                [(o.path, o.document, o.error) for o in outcomes],
+                [(o.path, o.document, o.error, o.existing and o.existing.id) for o in outcomes],
                 await stored(library),
             )
     expected_outcomes, expected_store = results["one by one"]
     outcomes, store = results["group"]
     assert store == expected_store
-    assert [(p, e) for p, _, e in outcomes] == [(p, e) for p, _, e in expected_outcomes]
-    assert [d.id if d else None for _, d, _ in outcomes] == [
-        d.id if d else None for _, d, _ in expected_outcomes
+    assert [(p, e, x) for p, _, e, x in outcomes] == [(p, e, x) for p, _, e, x in expected_outcomes]
+    assert [d.id if d else None for _, d, *_ in outcomes] == [
+        d.id if d else None for _, d, *_ in expected_outcomes
     ]
-    assert sum(d is not None for _, d, _ in outcomes) == 4
+    assert sum(d is not None for _, d, *_ in outcomes) == 4
 
 
 async def test_a_group_refuses_content_stored_before_it_and_repeated_within_it(tmp_path):

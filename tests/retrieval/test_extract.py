@@ -1,8 +1,12 @@
+import random
+import sys
+from pathlib import Path
+
 import pytest
 from fpdf import FPDF
 
 from retrieval.errors import ExtractionError
-from retrieval.extract import detect_kind, extract_text
+from retrieval.extract import decode_text, detect_kind, extract_text
 
 
 def make_pdf(*paragraphs: str, title: str | None = None) -> bytes:
@@ -93,7 +97,7 @@ def test_pdf_text_and_title():
         (b"   \n\t ", "a.txt", "empty"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "image.png", "not a supported file type"),
         (b"\x00\x01\x02\x03binary\x00stuff" * 20, "a.txt", "binary"),
-        (b"caf\xe9 au lait is hot", "a.txt", "not valid UTF-8"),
+        (("It’s “fine”. " * 20).encode() + b"caf\xe9", "a.txt", "not valid UTF-8 .* position 383"),
         (b"%PDF-1.4\n1 0 obj <<>> garbage", "broken.pdf", "could not be read"),
         (b"<html><body><script>only()</script></body></html>", "a.html", "no readable text"),
     ],
@@ -126,3 +130,152 @@ def test_text_with_a_byte_order_mark_is_read(encoding):
 def test_pdf_bytes_are_not_mistaken_for_text():
     data = make_pdf("Some words here.")
     assert detect_kind(data) == "pdf"
+
+
+# Real Western European text as old editors save it: Latin-1 (ISO-8859-1) and Windows-1252,
+# whose curly quotes, dashes, ellipsis and euro sign Latin-1 lacks.
+LATIN_1_TEXT = (
+    "Le café crème coûte deux euros à la gare.\n"
+    "Über die Brücke geht Herr Müller jeden Tag; die Straße ist schön.\n"
+    "El niño comió una manzana en el jardín.\n"
+)
+CP1252_TEXT = (
+    "“Please descale the kettle,” she said – it’s easy.\n"
+    "A descaling kit costs 5 € at the café… or less.\n"
+    "Grüße aus München: the naïve “Bürger” pays 3 €.\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [(LATIN_1_TEXT, "latin-1"), (CP1252_TEXT, "cp1252"), ("Café au lait is hot.\n", "latin-1")],
+    ids=["latin-1", "cp1252", "latin-1, one line"],
+)
+def test_latin_1_and_cp1252_files_are_read_exactly(tmp_path, text, encoding):
+    path = tmp_path / "notes.txt"
+    path.write_text(text, encoding=encoding, newline="")
+    data = path.read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+    extracted = extract_text(data, filename=path.name)
+    assert extracted.text == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        LATIN_1_TEXT,
+        CP1252_TEXT,
+        "Zażółć gęślą jaźń 😀 日本語のテキスト。\n",
+        "cafÃ© is two letters.\n",
+    ],
+    ids=["latin-1 text", "cp1252 text", "no code page has these", "mojibake kept as written"],
+)
+@pytest.mark.parametrize("bom", ["", "\ufeff"], ids=["no BOM", "BOM"])
+def test_utf8_stays_exact(tmp_path, text, bom):
+    path = tmp_path / "notes.txt"
+    path.write_text(bom + text, encoding="utf-8", newline="")
+    assert extract_text(path.read_bytes(), filename=path.name).text == text
+
+
+def test_binary_without_zero_bytes_is_still_refused():
+    # Zero bytes give most binaries away at once; these have none, so the detector decides.
+    noise = random.Random(13)
+    data = bytes(noise.randrange(1, 256) for _ in range(20_000))
+    with pytest.raises(ExtractionError, match="binary file"):
+        extract_text(data, filename="noise.txt")
+    high = bytes(noise.randrange(0x80, 0x100) for _ in range(20_000))
+    with pytest.raises(ExtractionError, match="binary file"):
+        extract_text(high, filename="high.txt")
+
+
+def test_a_real_program_named_txt_is_refused():
+    program = Path(sys.executable).resolve().read_bytes()[:200_000]
+    with pytest.raises(ExtractionError, match="binary file"):
+        extract_text(program, filename="python.txt")
+
+
+# A kettle's instructions as other countries' old editors saved them.
+IN_OTHER_CODE_PAGES = {
+    "Hungarian, Windows-1250": (
+        "cp1250",
+        "A vízforraló használata előtt olvassa el az útmutatót.\n"
+        "A készüléket rendszeresen vízkőmentesíteni kell, különben a fűtőszál tönkremehet.\n",
+    ),
+    "Polish, Windows-1250": (
+        "cp1250",
+        "Przed użyciem czajnika przeczytaj instrukcję obsługi.\n"
+        "Urządzenie należy regularnie odkamieniać, w przeciwnym razie grzałka może ulec "
+        "uszkodzeniu.\n",
+    ),
+    "Czech, Windows-1250": (
+        "cp1250",
+        "Před použitím konvice si přečtěte návod.\n"
+        "Přístroj pravidelně odvápňujte, jinak se může topné těleso poškodit.\n",
+    ),
+    "Turkish, Windows-1254": (
+        "cp1254",
+        "Su ısıtıcısını kullanmadan önce kılavuzu okuyun.\n"
+        "Cihazı düzenli olarak kireçten arındırın; aksi takdirde ısıtıcı bozulabilir.\n",
+    ),
+    "Lithuanian, Windows-1257": (
+        "cp1257",
+        "Prieš naudodami virdulį perskaitykite instrukciją.\n"
+        "Reguliariai šalinkite kalkes, kitaip kaitinimo elementas gali sugesti.\n",
+    ),
+    "Finnish, Latin-1": (
+        "latin-1",
+        "Lue käyttöohje ennen vedenkeittimen käyttöä.\n"
+        "Poista kalkki säännöllisesti, muuten lämmityselementti voi vahingoittua.\n",
+    ),
+    "French, Latin-1": (
+        "latin-1",
+        "Lisez le mode d'emploi avant d'utiliser la bouilloire.\n"
+        "Détartrez l'appareil régulièrement, sinon la résistance peut être endommagée.\n",
+    ),
+    "French, one accent": ("latin-1", "C'est très bien.\n"),
+    "Russian, Windows-1251": (
+        "cp1251",
+        "Перед использованием чайника прочитайте инструкцию.\n"
+        "Регулярно удаляйте накипь, иначе нагревательный элемент может выйти из строя.\n",
+    ),
+    "Greek, Windows-1253": (
+        "cp1253",
+        "Διαβάστε τις οδηγίες πριν χρησιμοποιήσετε τον βραστήρα.\n"
+        "Αφαιρείτε τακτικά τα άλατα, αλλιώς το θερμαντικό στοιχείο μπορεί να χαλάσει.\n",
+    ),
+    "Japanese, Shift_JIS": (
+        "shift_jis",
+        "電気ケトルを使う前に取扱説明書をお読みください。\n"
+        "定期的に水垢を取り除いてください。そうしないとヒーターが故障することがあります。\n",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("encoding", "text"), IN_OTHER_CODE_PAGES.values(), ids=IN_OTHER_CODE_PAGES
+)
+def test_other_code_pages_are_read_exactly(encoding, text):
+    data = text.encode(encoding)
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+    assert decode_text(data) == text
+
+
+@pytest.mark.parametrize(
+    ("encoding", "text"),
+    [
+        ("cp1252", "Le café “crème” coûte 5 € à la gare, très cher… " * 4000),
+        ("shift_jis", "a電気ケトルを使う前に取扱説明書をお読みください。" * 8000),
+    ],
+)
+def test_a_long_text_on_one_line_is_read_exactly(encoding, text):
+    # Longer than the detector's sample, which is cut off inside the line.
+    assert len(text.encode(encoding)) > 150_000 and "\n" not in text
+    assert decode_text(text.encode(encoding)) == text
+
+
+def test_a_byte_the_detected_code_page_lacks_is_refused_clearly():
+    data = ("Le café est très bon.\n" * 10_000).encode("cp1252") + b"\x81 and more.\n"
+    with pytest.raises(ExtractionError, match="neither UTF-8 nor cp1252 .* position 220000"):
+        extract_text(data, filename="a.txt")

@@ -211,6 +211,9 @@ SHIFT_JIS_PAGE = (
         ("Hello there. Second sentence.".encode("utf-16-le"), "a.txt", None, "Hello there."),
         ("Hello there. Second sentence.".encode("utf-16"), "a.txt", None, "Hello there."),
         ("Plain café.".encode("latin-1"), None, "text/plain; charset=ISO-8859-1", "Plain café."),
+        ("Café crème.".encode("latin-1"), "a.txt", None, "Café crème."),
+        ("“Déjà vu” costs 5 €.".encode("cp1252"), "a.md", None, "“Déjà vu” costs 5 €."),
+        ("日本語のテキスト。".encode("shift_jis"), "a.md", None, "日本語のテキスト。"),
     ],
     ids=[
         "meta latin-1",
@@ -219,9 +222,12 @@ SHIFT_JIS_PAGE = (
         "utf-16 no BOM",
         "utf-16 BOM",
         "header latin-1",
+        "latin-1 undeclared",
+        "cp1252 undeclared",
+        "shift_jis undeclared",
     ],
 )
-async def test_text_in_another_declared_encoding_is_read_correctly(
+async def test_text_in_another_encoding_is_read_correctly(
     library, data, filename, content_type, expected
 ):
     document = await library.add_document(SCOPE, data, filename=filename, content_type=content_type)
@@ -233,12 +239,11 @@ async def test_text_in_another_declared_encoding_is_read_correctly(
 @pytest.mark.parametrize(
     ("data", "filename", "match"),
     [
-        ("Café crème.".encode("latin-1"), "a.txt", "not valid UTF-8 text .* save it as UTF-8"),
-        ("日本語のテキスト。".encode("shift_jis"), "a.md", "not valid UTF-8"),
+        ("“Crème” brûlée. ".encode() * 9 + b"caf\xe9", "a.txt", "not valid UTF-8 text .* UTF-8"),
         (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "image.txt", "binary file"),
         (b"MZ\x90\x00" + b"\x00" * 500, "a.exe", "not a supported file type"),
     ],
-    ids=["latin-1 undeclared", "shift_jis undeclared", "png named .txt", "exe"],
+    ids=["utf-8 with a stray byte", "png named .txt", "exe"],
 )
-async def test_undeclared_or_binary_content_is_refused_clearly(library, data, filename, match):
+async def test_broken_utf8_or_binary_content_is_refused_clearly(library, data, filename, match):
     await _refused(library, data, filename, match)
