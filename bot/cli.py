@@ -327,7 +327,7 @@ async def docs_list(obj: CliContext, scope: int, as_json: bool) -> None:
         while page := await store.list_documents(scope, offset=len(documents)):
             documents += page
     if as_json:
-        click.echo(json.dumps(list(map(document_json, documents)), ensure_ascii=False))
+        click.echo(json_line(list(map(document_json, documents))))
         return
     if not documents:
         click.echo("No documents.")
