@@ -78,6 +78,9 @@ class AskResult:
     latency_ms: float
 
 
+# A question for the answering thread: the question, its index, top_k and min_confidence.
+_Asked = tuple[str, SentenceIndex, int, float]
+
 # Text -> its sentences and each sentence's terms (see prepare_document).
 SplitAndAnalyze = Callable[[str], tuple[list[str], list[list[str]]]]
 
@@ -214,12 +217,19 @@ class Library:
         channel_id: str | None = None,
         user_id: str | None = None,
         top_k: int | None = None,
+        min_confidence: float | None = None,
     ) -> AskResult:
-        """Answer a question from the scope's and the global documents, and log it."""
+        """Answer a question from the scope's and the global documents, and log it.
+
+        `min_confidence` replaces retrieval.min_confidence for this question (a server's own).
+        """
         started = time.perf_counter()
         question = self.check_question(question)
         index = await self.index(scope)
-        answer = await self._answering.submit((question, index, top_k or self.settings.top_k))
+        threshold = self.settings.min_confidence if min_confidence is None else min_confidence
+        answer = await self._answering.submit(
+            (question, index, top_k or self.settings.top_k, threshold)
+        )
         latency_ms = (time.perf_counter() - started) * 1000
         interaction_id = await self.store.log_interaction(
             scope=scope,
@@ -235,16 +245,14 @@ class Library:
         )
         return AskResult(answer, interaction_id, latency_ms)
 
-    async def _answer_in_thread(
-        self, asks: list[tuple[str, SentenceIndex, int]]
-    ) -> list[Answer | Exception]:
+    async def _answer_in_thread(self, asks: list[_Asked]) -> list[Answer | Exception]:
         return await asyncio.to_thread(self._answer_all, asks)
 
-    def _answer_all(self, asks: list[tuple[str, SentenceIndex, int]]) -> list[Answer | Exception]:
+    def _answer_all(self, asks: list[_Asked]) -> list[Answer | Exception]:
         """Each question's answer from its index (or what it raised), in one thread."""
         settings = self.settings
         answers: list[Answer | Exception] = []
-        for question, index, top_k in asks:
+        for question, index, top_k, min_confidence in asks:
             try:
                 answers.append(
                     answer_question(
@@ -252,7 +260,7 @@ class Library:
                         index,
                         self.analyzer,
                         top_k=top_k,
-                        min_confidence=settings.min_confidence,
+                        min_confidence=min_confidence,
                         context=settings.context,
                         weights=self._weights,
                     )

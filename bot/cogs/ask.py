@@ -120,7 +120,12 @@ class Ask(commands.Cog):
     ) -> tuple[str, AskResult]:
         """Ask the engine and render its answer as reply text."""
         result = await self.bot.library.ask(
-            question, scope=scope, via=via, channel_id=str(channel_id), user_id=str(user_id)
+            question,
+            scope=scope,
+            via=via,
+            channel_id=str(channel_id),
+            user_id=str(user_id),
+            min_confidence=self.bot.server_settings.of(scope).min_confidence,
         )
         # Excerpting very long sentences is string work worth keeping off the event loop.
         text = await asyncio.to_thread(
@@ -128,9 +133,14 @@ class Ask(commands.Cog):
         )
         return text, result
 
-    def check_cooldown(self, user_id: int) -> None:
-        """Raise CoolingDown when the user has asked too often lately."""
-        retry_after = self.bot.cooldown.retry_after(user_id)
+    def check_cooldown(self, scope: int, user_id: int) -> None:
+        """Raise CoolingDown when the user has asked too often lately (the server's cooldown)."""
+        settings = self.bot.server_settings.of(scope)
+        retry_after = self.bot.cooldown.retry_after(
+            (scope, user_id),
+            questions=settings.cooldown_questions,
+            seconds=settings.cooldown_seconds,
+        )
         if retry_after:
             raise CoolingDown(retry_after)
 
@@ -148,10 +158,9 @@ class Ask(commands.Cog):
         replied_to_me = isinstance(reference, discord.Message) and reference.author.id == me.id
         if me in message.mentions or replied_to_me:
             return "mention", text
+        question_channels = self.bot.server_settings.of(message.guild.id).question_channels
         channel_id = getattr(message.channel, "parent_id", None) or message.channel.id
-        if message.channel.id in self.bot.settings.discord.question_channels or (
-            channel_id in self.bot.settings.discord.question_channels
-        ):
+        if message.channel.id in question_channels or channel_id in question_channels:
             # Without the message content intent the text is empty: nothing to answer.
             return ("channel", text) if text else None
         return None
@@ -164,7 +173,7 @@ class Ask(commands.Cog):
             return
         via, question = asked
         try:
-            self.check_cooldown(message.author.id)
+            self.check_cooldown(scope_of(message.guild), message.author.id)
         except CoolingDown:
             await _react(message, "⏳")
             return
@@ -214,7 +223,7 @@ class Ask(commands.Cog):
         # Refusals come before the deferral so they can be ephemeral; the tree's on_error
         # turns them into a short reply only the asker sees.
         question = self.bot.library.check_question(question)
-        self.check_cooldown(interaction.user.id)
+        self.check_cooldown(scope_of(interaction.guild), interaction.user.id)
         await interaction.response.defer(thinking=True)
         text, result = await self.answer(
             question,

@@ -139,6 +139,17 @@ class Stats:
         return self.answered / self.questions if self.questions else 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class SettingChange:
+    """One change a moderator made to a server's settings (value None: back to the default)."""
+
+    scope: int
+    key: str
+    value: str | None  # JSON
+    changed_by: str
+    changed_at: str
+
+
 class Store:
     """The SQLite file behind Verbatim. Open it once with `Store.open` and pass it in.
 
@@ -220,6 +231,45 @@ class Store:
         async with self._reader.execute("SELECT MAX(version) FROM schema_migrations") as cur:
             row = await cur.fetchone()
         return int(row[0] or 0) if row else 0
+
+    # -- server settings ------------------------------------------------------------------
+
+    async def server_settings(self) -> list[tuple[int, str, str]]:
+        """Every server's own settings: (scope, key, JSON value)."""
+        async with self._reader.execute(
+            "SELECT scope, key, value FROM server_settings ORDER BY scope, key"
+        ) as cur:
+            return [(int(row[0]), str(row[1]), str(row[2])) async for row in cur]
+
+    async def change_server_setting(
+        self, scope: int, key: str, value: str | None, changed_by: str
+    ) -> None:
+        """Set (JSON `value`) or clear (None) a server's setting, and log who did it, at once."""
+        async with self._transaction() as db:
+            if value is None:
+                await db.execute(
+                    "DELETE FROM server_settings WHERE scope = ? AND key = ?", (scope, key)
+                )
+            else:
+                await db.execute(
+                    "INSERT INTO server_settings (scope, key, value) VALUES (?, ?, ?) "
+                    "ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value",
+                    (scope, key, value),
+                )
+            await db.execute(
+                "INSERT INTO settings_changes (scope, key, value, changed_by, changed_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (scope, key, value, changed_by, utc_now()),
+            )
+
+    async def setting_changes(self, scope: int, limit: int = 10) -> list[SettingChange]:
+        """A server's latest settings changes, newest first."""
+        async with self._reader.execute(
+            "SELECT scope, key, value, changed_by, changed_at FROM settings_changes "
+            "WHERE scope = ? ORDER BY id DESC LIMIT ?",
+            (scope, limit),
+        ) as cur:
+            return [SettingChange(*row) async for row in cur]
 
     # -- documents ----------------------------------------------------------------------
 

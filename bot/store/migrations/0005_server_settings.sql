@@ -1,0 +1,19 @@
+-- Settings a server's moderators set from Discord (/settings), and who changed what, when.
+-- A row in server_settings overrides the config file's value for that server only; value is
+-- JSON. settings_changes keeps every change (value NULL: back to the config file's value).
+CREATE TABLE server_settings (
+    scope INTEGER NOT NULL,
+    key   TEXT    NOT NULL,
+    value TEXT    NOT NULL,
+    PRIMARY KEY (scope, key)
+);
+
+CREATE TABLE settings_changes (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    scope      INTEGER NOT NULL,
+    key        TEXT    NOT NULL,
+    value      TEXT,
+    changed_by TEXT    NOT NULL,
+    changed_at TEXT    NOT NULL
+);
+CREATE INDEX settings_changes_scope ON settings_changes (scope, id);
