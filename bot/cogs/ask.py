@@ -27,6 +27,12 @@ FEEDBACK_THANKS = {
     -1: "Thanks: recorded 👎 for this answer.",
 }
 FEEDBACK_GONE = "This answer is no longer in the log."
+_PEOPLES_MESSAGES = (discord.MessageType.default, discord.MessageType.reply)
+
+
+def is_post_start(message: discord.Message) -> bool:
+    """Whether a message opens a forum post: its first message has the post's (thread's) id."""
+    return isinstance(message.channel, discord.Thread) and message.id == message.channel.id
 
 
 def scope_of(guild: discord.abc.Snowflake | None) -> int:
@@ -144,23 +150,33 @@ class Ask(commands.Cog):
         if retry_after:
             raise CoolingDown(retry_after)
 
-    # -- messages: mentions, replies to the bot, DMs, question channels -------------------
+    # -- messages: mentions, replies to the bot, DMs, question channels, forum posts ------
 
     def question_in(self, message: discord.Message) -> tuple[str, str] | None:
         """(how it was asked, the question) when a message asks the bot something."""
         me = self.bot.user
         if me is None or message.author.bot or message.author.id == me.id:
             return None
+        if message.type not in _PEOPLES_MESSAGES:
+            # System messages ("started a thread: <its name>", pins, joins) ask nothing.
+            return None
         text = re.sub(rf"<@!?{me.id}>", " ", message.content).strip()
         if message.guild is None:
             return "dm", text
+        question_channels = self.bot.server_settings.of(message.guild.id).question_channels
+        channel = message.channel
+        if is_post_start(message) and getattr(channel, "parent_id", None) in question_channels:
+            # A new post in a question forum: its title and first message are the question.
+            # The title arrives even without the message content intent.
+            title = getattr(channel, "name", "") or ""
+            return "forum", "\n".join(part for part in (title, text) if part)
         reference = message.reference.resolved if message.reference else None
         replied_to_me = isinstance(reference, discord.Message) and reference.author.id == me.id
         if me in message.mentions or replied_to_me:
             return "mention", text
-        question_channels = self.bot.server_settings.of(message.guild.id).question_channels
-        channel_id = getattr(message.channel, "parent_id", None) or message.channel.id
-        if message.channel.id in question_channels or channel_id in question_channels:
+        # Inside a thread (a forum post's later messages too) only mentions and replies count:
+        # the rest is conversation, not questions for the bot.
+        if not isinstance(channel, discord.Thread) and channel.id in question_channels:
             # Without the message content intent the text is empty: nothing to answer.
             return ("channel", text) if text else None
         return None

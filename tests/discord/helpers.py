@@ -60,3 +60,55 @@ def sentence_number(content: str) -> int:
     match = re.search(r"sentence (\d+)", content)
     assert match, content
     return int(match.group(1))
+
+
+async def open_post(
+    env: simcord.Env,
+    forum: simcord.ChannelHandle,
+    author: simcord.MemberActor,
+    title: str,
+    content: str,
+    *,
+    tags: tuple[int, ...] = (),
+) -> simcord.ChannelHandle:
+    """A member opens a post in a forum, as Discord delivers it: THREAD_CREATE for the post's
+    thread, then MESSAGE_CREATE for its first message, whose id is the thread's id.
+
+    simcord's actors cannot open forum posts, so this drives its backend the way its own
+    bot-side forum route does (minus the rule that only the bot may author the first message).
+    """
+    backend = env.backend
+    thread = backend.create_thread(forum.id, title, author.id, applied_tags=tags, broadcast=False)
+    starter = backend.prepare_message(thread.id, author.id, content)
+    starter.id = thread.id
+    backend.commit_message(starter, broadcast=False)
+    backend.announce_thread_create(thread)
+    backend.announce_message_create(starter)
+    await env.settle()
+    return simcord.ChannelHandle(env, forum.guild, thread)
+
+
+async def open_thread(
+    env: simcord.Env, channel: simcord.ChannelHandle, author: simcord.MemberActor, name: str
+) -> simcord.ChannelHandle:
+    """A member starts a public thread (type 11) in a text channel: THREAD_CREATE, as Discord."""
+    thread = env.backend.create_thread(channel.id, name, author.id)
+    await env.settle()
+    return simcord.ChannelHandle(env, channel.guild, thread)
+
+
+async def give_tags(env: simcord.Env, forum: simcord.ChannelHandle, *names: str) -> dict[str, int]:
+    """Give a forum its available tags (CHANNEL_UPDATE, as when an admin edits the forum)."""
+    tags = [
+        {
+            "id": str(env.backend.snowflake()),
+            "name": name,
+            "moderated": False,
+            "emoji_id": None,
+            "emoji_name": None,
+        }
+        for name in names
+    ]
+    env.backend.edit_channel(forum.id, {"available_tags": tags})
+    await env.settle()
+    return {tag["name"]: int(tag["id"]) for tag in tags}
