@@ -43,6 +43,7 @@ from retrieval import (
     split_sentences,
 )
 from retrieval.extract import SUPPORTED_SUFFIXES
+from retrieval.followup import answer_follow_up, needs_context
 from retrieval.postings import Postings, Segment
 
 log = logging.getLogger(__name__)
@@ -78,8 +79,9 @@ class AskResult:
     latency_ms: float
 
 
-# A question for the answering thread: the question, its index, top_k and min_confidence.
-_Asked = tuple[str, SentenceIndex, int, float]
+# A question for the answering thread: the question, its index, top_k, min_confidence and the
+# earlier question a follow-up leans on (None: none).
+_Asked = tuple[str, SentenceIndex, int, float, str | None]
 
 # Text -> its sentences and each sentence's terms (see prepare_document).
 SplitAndAnalyze = Callable[[str], tuple[list[str], list[list[str]]]]
@@ -218,17 +220,24 @@ class Library:
         user_id: str | None = None,
         top_k: int | None = None,
         min_confidence: float | None = None,
+        earlier: str | None = None,
     ) -> AskResult:
         """Answer a question from the scope's and the global documents, and log it.
 
         `min_confidence` replaces retrieval.min_confidence for this question (a server's own).
+        `earlier`: the question that started the conversation (a thread's first question); a
+        follow-up that is short or leans on it is ranked with it (retrieval.followup).
         """
         started = time.perf_counter()
         question = self.check_question(question)
         index = await self.index(scope)
         threshold = self.settings.min_confidence if min_confidence is None else min_confidence
+        if earlier is not None and (
+            earlier.strip() == question or not needs_context(question, self.analyzer)
+        ):
+            earlier = None
         answer = await self._answering.submit(
-            (question, index, top_k or self.settings.top_k, threshold)
+            (question, index, top_k or self.settings.top_k, threshold, earlier)
         )
         latency_ms = (time.perf_counter() - started) * 1000
         interaction_id = await self.store.log_interaction(
@@ -252,19 +261,20 @@ class Library:
         """Each question's answer from its index (or what it raised), in one thread."""
         settings = self.settings
         answers: list[Answer | Exception] = []
-        for question, index, top_k, min_confidence in asks:
+        for question, index, top_k, min_confidence, earlier in asks:
+            options = {
+                "top_k": top_k,
+                "min_confidence": min_confidence,
+                "context": settings.context,
+                "weights": self._weights,
+            }
             try:
-                answers.append(
-                    answer_question(
-                        question,
-                        index,
-                        self.analyzer,
-                        top_k=top_k,
-                        min_confidence=min_confidence,
-                        context=settings.context,
-                        weights=self._weights,
+                if earlier is None:
+                    answers.append(answer_question(question, index, self.analyzer, **options))
+                else:
+                    answers.append(
+                        answer_follow_up(question, earlier, index, self.analyzer, **options)
                     )
-                )
             except Exception as error:  # raised to that question's asker
                 answers.append(error)
         return answers

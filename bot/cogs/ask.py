@@ -123,8 +123,12 @@ class Ask(commands.Cog):
         channel_id: int,
         user_id: int,
         header: str = "",
+        earlier: str | None = None,
     ) -> tuple[str, AskResult]:
-        """Ask the engine and render its answer as reply text."""
+        """Ask the engine and render its answer as reply text.
+
+        `earlier`: the first question of the thread asked in, context for a follow-up.
+        """
         result = await self.bot.library.ask(
             question,
             scope=scope,
@@ -132,12 +136,32 @@ class Ask(commands.Cog):
             channel_id=str(channel_id),
             user_id=str(user_id),
             min_confidence=self.bot.server_settings.of(scope).min_confidence,
+            earlier=earlier,
         )
         # Excerpting very long sentences is string work worth keeping off the event loop.
         text = await asyncio.to_thread(
             render_answer, result.answer, self.bot.library.analyzer, header=header
         )
         return text, result
+
+    async def earlier_question(self, channel: object, scope: int) -> str | None:
+        """A thread's first question, to rank its follow-ups with (never quoted).
+
+        The first one logged in the thread, else what opened it: a forum post's title and
+        text, or a thread's starting message (or name).
+        """
+        if not isinstance(channel, discord.Thread):
+            return None
+        logged = await self.bot.store.first_question(scope, str(channel.id))
+        if logged is not None:
+            return logged
+        # The first message of a forum post, or the channel message a thread was started
+        # from: both have the thread's id (from the cache: no request for context).
+        starter = channel.starter_message
+        text = starter.content if starter is not None else ""
+        if isinstance(channel.parent, discord.ForumChannel) or not text:
+            return "\n".join(part for part in (channel.name, text) if part) or None
+        return text
 
     def check_cooldown(self, scope: int, user_id: int) -> None:
         """Raise CoolingDown when the user has asked too often lately (the server's cooldown)."""
@@ -194,12 +218,18 @@ class Ask(commands.Cog):
             await _react(message, "⏳")
             return
         try:
+            scope = scope_of(message.guild)
+            # A new forum post opens its thread: no earlier question to lean on.
+            earlier = (
+                None if via == "forum" else await self.earlier_question(message.channel, scope)
+            )
             text, result = await self.answer(
                 question,
-                scope=scope_of(message.guild),
+                scope=scope,
                 via=via,
                 channel_id=message.channel.id,
                 user_id=message.author.id,
+                earlier=earlier,
             )
         except VerbatimError as error:
             await _reply(message, error.message)
@@ -241,13 +271,15 @@ class Ask(commands.Cog):
         question = self.bot.library.check_question(question)
         self.check_cooldown(scope_of(interaction.guild), interaction.user.id)
         await interaction.response.defer(thinking=True)
+        scope = scope_of(interaction.guild)
         text, result = await self.answer(
             question,
-            scope=scope_of(interaction.guild),
+            scope=scope,
             via=via,
             channel_id=interaction.channel_id or 0,
             user_id=interaction.user.id,
             header=header,
+            earlier=await self.earlier_question(interaction.channel, scope),
         )
         view = feedback_view(result)
         await interaction.followup.send(

@@ -591,6 +591,16 @@ class Store:
             )
         return sorted(row[0] for row in returned)
 
+    async def first_question(self, scope: int, channel_id: str) -> str | None:
+        """The first question logged in a channel or thread of the scope, or None."""
+        async with self._reader.execute(
+            "SELECT question FROM interactions WHERE scope = ? AND channel_id = ? "
+            "ORDER BY id LIMIT 1",
+            (scope, channel_id),
+        ) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else None
+
     async def record_feedback(self, interaction_id: int, user_id: str, value: int) -> bool:
         """Record (or change) one user's 👍 (1) or 👎 (-1); False if the interaction is gone."""
         if value not in (1, -1):

@@ -8,6 +8,7 @@ import discord
 from tests.conftest import SEED_QUESTION
 from tests.discord.helpers import assert_never_pings, open_post, open_thread
 from tests.discord.test_ask import assert_seed_answer
+from tests.retrieval.test_followup import PLATFORMS
 
 SEED_TITLE = "Special Operations forces"
 
@@ -111,3 +112,63 @@ async def test_slash_ask_in_a_thread_is_answered_in_the_thread(world, server):
     assert thread.last_message.id == result.response.id
     logged = (await world.bot.store.interactions(server.guild.id))[0]
     assert (logged.via, logged.channel_id) == ("slash", str(thread.id))
+
+
+async def add_platforms(server) -> None:
+    text = " ".join(PLATFORMS) + "\n"
+    added = await server.moderator.slash(server.channel, "docs add", text=text, title="Platforms")
+    assert "Added" in added.response.content
+
+
+async def test_a_follow_up_in_a_post_leans_on_the_posts_question(world, server):
+    forum = await question_forum(world, server)
+    await add_platforms(server)
+    post = await open_post(
+        world.env, forum, server.member, "Gadget repairs", "how are gadgets repaired on linux?"
+    )
+    assert "at home by their owners" in post.last_message.content
+
+    await server.member.send(post, f"<@{world.bot.user.id}> what about windows?")
+
+    follow_up = post.last_message.content
+    assert "in the workshop behind the main office" in follow_up
+    assert "Gadget repairs" not in follow_up and "linux?" not in follow_up  # never quoted
+    assert "— sentence 4" in follow_up
+    logged = (await world.bot.store.interactions(server.guild.id))[0]
+    assert (logged.via, logged.question) == ("mention", "what about windows?")
+    # Outside the thread the same words have no earlier question to lean on.
+    await server.member.send(server.channel, f"<@{world.bot.user.id}> what about windows?")
+    assert "setup wizard" in server.channel.last_message.content.split("\n")[0]
+
+
+async def test_a_follow_up_in_a_thread_leans_on_its_first_question(world, server):
+    await add_platforms(server)
+    thread = await open_thread(world.env, server.channel, server.member, "installing")
+    await server.member.send(thread, f"<@{world.bot.user.id}> how do widgets install on linux?")
+    first = thread.last_message
+    assert "package manager" in first.content
+
+    await server.member.send(thread, "what about windows?", reply_to=first)
+    assert "setup wizard" in thread.last_message.content.split("\n")[0]
+
+    # /ask in the thread too (Linux, from the first question); a question that stands on its
+    # own is ranked on its own.
+    result = await server.member.slash(thread, "ask", question="and how are gadgets repaired?")
+    assert "at home by their owners" in result.response.content.split("\n")[0]
+    alone = await server.member.slash(thread, "ask", question="where are gadgets shipped from?")
+    assert "warehouse" in alone.response.content.split("\n")[0]
+
+
+async def test_a_follow_up_in_a_post_the_bot_did_not_answer_leans_on_the_post(world, server):
+    # Not a question forum: nothing logged there, so the post itself (cached) is the context.
+    await world.restart(message_content_intent=True)
+    await add_platforms(server)
+    forum = server.guild.create_forum_channel("chat")
+    post = await open_post(
+        world.env, forum, server.member, "Repairs", "how are gadgets repaired on linux?"
+    )
+    assert [m.author.id for m in post.history()] == [server.member.id]
+
+    await server.moderator.send(post, f"<@{world.bot.user.id}> what about windows?")
+
+    assert "in the workshop behind the main office" in post.last_message.content.split("\n")[0]

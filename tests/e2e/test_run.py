@@ -162,7 +162,13 @@ async def test_verbatim_run_answers_resumes_and_stops_cleanly(tmp_path):
         synced = await discord.wait_for_request(
             "PUT", rf"/applications/{discord.application_id}/guilds/{discord.guild_id}/commands"
         )
-        assert sorted(c["name"] for c in synced.json) == ["Ask Verbatim", "ask", "docs", "qa", "settings"]
+        assert sorted(c["name"] for c in synced.json) == [
+            "Ask Verbatim",
+            "ask",
+            "docs",
+            "qa",
+            "settings",
+        ]
         assert not any(
             r.path == f"/applications/{discord.application_id}/commands" for r in discord.requests
         )

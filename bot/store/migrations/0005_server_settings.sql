@@ -17,3 +17,6 @@ CREATE TABLE settings_changes (
     changed_at TEXT    NOT NULL
 );
 CREATE INDEX settings_changes_scope ON settings_changes (scope, id);
+
+-- A thread's first question (the context of its follow-ups) is looked up by channel.
+CREATE INDEX interactions_channel ON interactions (channel_id, id);
