@@ -13,6 +13,7 @@ from discord.ext import commands
 
 from bot.app import GENERIC_ERROR, CoolingDown
 from bot.errors import VerbatimError
+from bot.handoff import NOT_COVERED, THUMBS_DOWN, covered, pinging_only, support_role, with_call
 from bot.library import AskResult
 from bot.render import NO_MENTIONS, render_answer
 from bot.store import GLOBAL_SCOPE
@@ -85,6 +86,26 @@ class FeedbackButton(
         await interaction.response.send_message(
             FEEDBACK_THANKS[self.vote], ephemeral=True, allowed_mentions=NO_MENTIONS
         )
+        if self.vote < 0:
+            await call_in_on_thumbs_down(interaction, self.interaction_id)
+
+
+async def call_in_on_thumbs_down(
+    interaction: discord.Interaction[Verbatim], interaction_id: int
+) -> None:
+    """Call the support role in after a 👎 on an answer in a question channel or forum post.
+
+    Once per answer, however many 👎 it gets.
+    """
+    role = support_role(interaction.client, interaction.channel)
+    if role is None or not await interaction.client.store.hand_off_once(interaction_id):
+        return
+    try:
+        await interaction.followup.send(
+            THUMBS_DOWN.format(role=role.mention), allowed_mentions=pinging_only(role)
+        )
+    except discord.HTTPException:
+        log.warning("could not call the support role in, in %s", interaction.channel_id)
 
 
 def feedback_view(result: AskResult) -> discord.ui.View | None:
@@ -143,6 +164,19 @@ class Ask(commands.Cog):
             render_answer, result.answer, self.bot.library.analyzer, header=header
         )
         return text, result
+
+    def call_in(
+        self, text: str, result: AskResult, channel: object
+    ) -> tuple[str, discord.AllowedMentions]:
+        """The reply and who it may ping.
+
+        The server's support role (if it has one) when the documents do not cover a question
+        asked in a question channel or forum post; nobody otherwise.
+        """
+        role = None if covered(result.answer) else support_role(self.bot, channel)
+        if role is None:
+            return text, NO_MENTIONS
+        return with_call(text, NOT_COVERED.format(role=role.mention)), pinging_only(role)
 
     async def earlier_question(self, channel: object, scope: int) -> str | None:
         """A thread's first question, to rank its follow-ups with (never quoted).
@@ -238,7 +272,8 @@ class Ask(commands.Cog):
             log.exception("answering a message failed")
             await _reply(message, GENERIC_ERROR)
             return
-        await _reply(message, text, feedback_view(result))
+        text, allowed = self.call_in(text, result, message.channel)
+        await _reply(message, text, feedback_view(result), allowed_mentions=allowed)
 
     # -- slash and context-menu commands ----------------------------------------------------
 
@@ -282,19 +317,26 @@ class Ask(commands.Cog):
             earlier=await self.earlier_question(interaction.channel, scope),
         )
         view = feedback_view(result)
+        text, allowed = self.call_in(text, result, interaction.channel)
         await interaction.followup.send(
             text,
-            allowed_mentions=NO_MENTIONS,
+            allowed_mentions=allowed,
             suppress_embeds=True,
             **({"view": view} if view is not None else {}),
         )
 
 
-async def _reply(message: discord.Message, text: str, view: discord.ui.View | None = None) -> None:
+async def _reply(
+    message: discord.Message,
+    text: str,
+    view: discord.ui.View | None = None,
+    *,
+    allowed_mentions: discord.AllowedMentions = NO_MENTIONS,
+) -> None:
     try:
         await message.reply(
             text,
-            allowed_mentions=NO_MENTIONS,
+            allowed_mentions=allowed_mentions,
             mention_author=False,
             suppress_embeds=True,
             **({"view": view} if view is not None else {}),

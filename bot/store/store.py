@@ -621,6 +621,17 @@ class Store:
             )
         return True
 
+    async def hand_off_once(self, interaction_id: int) -> bool:
+        """Note that the support role was called in for an answer; False if it was already."""
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "INSERT INTO hand_offs (interaction_id, called_at) "
+                "SELECT id, ? FROM interactions WHERE id = ? "
+                "ON CONFLICT (interaction_id) DO NOTHING",
+                (utc_now(), interaction_id),
+            )
+        return cursor.rowcount == 1
+
     async def get_interaction(self, interaction_id: int) -> InteractionRecord | None:
         """One logged interaction, or None."""
         async with self._reader.execute(

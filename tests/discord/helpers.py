@@ -46,6 +46,37 @@ def assert_never_pings(env: simcord.Env) -> None:
         assert len(payload["content"]) <= MESSAGE_LIMIT
 
 
+def role_pings(env: simcord.Env, role_id: int) -> list[str]:
+    """The messages the bot sent that may ping `role_id` (their text), checking on the wire that
+    every message allowed no mention at all, or exactly that role and nothing else: no
+    @everyone, no users, no other role, no ping of the replied-to author; and that the role
+    is mentioned once in such a message."""
+    pinging = []
+    requests = message_requests(env)
+    assert requests, "the bot sent no messages"
+    for entry in requests:
+        payload = entry.json.get("data", entry.json)
+        if "content" not in payload:
+            continue
+        allowed = payload.get("allowed_mentions")
+        assert allowed is not None, f"{entry.method} {entry.path} sent no allowed_mentions"
+        assert allowed.get("parse") == [], allowed
+        assert not allowed.get("users") and not allowed.get("replied_user"), allowed
+        roles = allowed.get("roles") or []
+        if roles:
+            assert [str(role) for role in roles] == [str(role_id)], allowed
+            assert payload["content"].count(f"<@&{role_id}>") == 1, payload["content"]
+            pinging.append(payload["content"])
+        assert len(payload["content"]) <= MESSAGE_LIMIT
+    return pinging
+
+
+def pinged_roles(env: simcord.Env, channel: simcord.ChannelHandle) -> list[list[int]]:
+    """The roles simcord's model of Discord says each message of a channel actually pinged."""
+    stored = env.backend.messages[channel.id]
+    return [list(stored[message.id].ping_role_ids) for message in channel.history()]
+
+
 def callback_types(env: simcord.Env) -> list[int]:
     """The interaction response types the bot sent, in order (5 is "deferred, thinking")."""
     return [

@@ -566,11 +566,22 @@ class FakeDiscord:
     def button_click(
         self, message: dict[str, Any], custom_id: str, *, user: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        """An INTERACTION_CREATE payload for a click on a button of `message`."""
+        """An INTERACTION_CREATE payload for a click on a button of `message` (in its channel
+        or thread)."""
         data = {"custom_id": custom_id, "component_type": 2}
-        return {**self._interaction(3, data, user or self.member_user), "message": message}
+        channel = self.threads.get(message["channel_id"])
+        click = self._interaction(3, data, user or self.member_user, channel=channel)
+        return {**click, "message": message}
 
-    def _interaction(self, kind: int, data: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
+    def _interaction(
+        self,
+        kind: int,
+        data: dict[str, Any],
+        user: dict[str, Any],
+        *,
+        channel: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        channel = channel or self.channel()
         token = f"aW50ZXJhY3Rpb246{secrets.token_urlsafe(48)}"
         self.interactions[token] = interaction = {
             "id": self.snowflake(),
@@ -580,8 +591,8 @@ class FakeDiscord:
             "version": 1,
             "data": data,
             "guild_id": self.guild_id,
-            "channel_id": self.channel_id,
-            "channel": self.channel(),
+            "channel_id": channel["id"],
+            "channel": channel,
             "member": {**self.member(user), "permissions": str(MEMBER_PERMISSIONS)},
             "app_permissions": str(MEMBER_PERMISSIONS),
             "locale": "en-US",
@@ -902,6 +913,7 @@ class FakeDiscord:
             "nonce": data.get("nonce"),
         }
         if interaction is not None:
+            message["channel_id"] = interaction["channel_id"]
             command_type = interaction["data"].get("type")
             message["type"] = MESSAGE_TYPES_BY_COMMAND_TYPE.get(command_type, MESSAGE_TYPE_DEFAULT)
             message["webhook_id"] = self.application_id

@@ -10,6 +10,7 @@ from __future__ import annotations
 import signal
 
 from tests.conftest import SEED_ANSWER, SEED_QUESTION
+from tests.discord.test_ask import UNKNOWN_QUESTION
 from tests.e2e.fake_discord import IDENTIFY, FakeDiscord
 from tests.e2e.test_run import (
     REPLY_TIMEOUT,
@@ -17,6 +18,8 @@ from tests.e2e.test_run import (
     START_TIMEOUT,
     assert_pings_nobody,
     assert_quiet,
+    feedback_buttons,
+    mention,
     plain,
     verbatim_run,
 )
@@ -90,3 +93,72 @@ async def test_forum_posts_and_threads_over_the_wire(tmp_path):
         # The chatter got nothing: three replies in all.
         posted = [r for r in discord.requests if r.method == "POST" and "/messages" in r.path]
         assert len(posted) == 3
+
+
+def assert_pings_only_the_role(payload: dict, role_id: str) -> None:
+    """allowed_mentions lets exactly the support role be pinged: no one else, no @everyone."""
+    allowed = payload["allowed_mentions"]
+    assert allowed["parse"] == [], allowed
+    assert [str(role) for role in allowed["roles"]] == [role_id], allowed
+    assert not allowed.get("users") and not allowed.get("replied_user"), allowed
+    assert payload["content"].count(f"<@&{role_id}>") == 1
+
+
+async def test_the_support_role_is_called_in_over_the_wire(tmp_path):
+    async with FakeDiscord() as discord:
+        role = discord.support_role_id
+        config = f"question_channels = [{discord.forum_id}]\nsupport_role = {role}\n"
+        async with verbatim_run(tmp_path, discord, config) as verbatim:
+            await discord.wait_for_frame(IDENTIFY, timeout=START_TIMEOUT)
+
+            # A post the documents do not cover: the reply in the post calls the role in.
+            _, not_covered = await post_and_wait(discord, "Baking", UNKNOWN_QUESTION)
+            assert not_covered["content"].startswith("The documents do not cover that.\n")
+            assert_pings_only_the_role(not_covered, role)
+
+            # A covered one pings nobody; its 👎 calls the role in, once.
+            thread, answered = await post_and_wait(discord, "Forces", SEED_QUESTION)
+            assert_pings_nobody(answered)
+            answer = discord.sent[-1]
+            thumbs_down = next(i for e, i in feedback_buttons(answered) if e == "👎")
+            clicks = []
+            for voter in (discord.member_user, discord.owner):
+                requests = len(discord.requests)
+                click = discord.button_click(answer, thumbs_down, user=voter)
+                clicks.append(click)
+                await discord.dispatch("INTERACTION_CREATE", click)
+                await discord.wait_for_request(
+                    "POST", rf"/interactions/{click['id']}/[^/]+/callback", after=requests
+                )
+            called = await discord.wait_for_request(
+                "POST", rf"/webhooks/{discord.application_id}/[^/]+"
+            )
+            assert called.path.endswith(clicks[0]["token"])  # the first 👎 calls in
+            assert "marked unhelpful" in called.json["content"]
+            assert_pings_only_the_role(called.json, role)
+            assert discord.sent[-1]["channel_id"] == thread["id"]  # the call, in the post
+
+            # Outside the question forum, nothing the bot says pings anyone.
+            requests = len(discord.requests)
+            asked = await mention(discord, UNKNOWN_QUESTION)
+            reply = await discord.wait_for_request(
+                "POST", rf"/channels/{discord.channel_id}/messages", after=requests
+            )
+            assert str(reply.json["message_reference"]["message_id"]) == asked["id"]
+            assert_pings_nobody(reply.json)
+
+            assert await verbatim.stop(signal.SIGTERM) == 0
+            assert_quiet(verbatim.log())
+        # Every message the bot sent: only the two calls allowed a ping, of the role alone.
+        sent = [
+            r.json.get("data", r.json)
+            for r in discord.requests
+            if r.method == "POST"
+            and isinstance(r.json, dict)
+            and "content" in r.json.get("data", r.json)
+        ]
+        pinging = [p for p in sent if p["allowed_mentions"].get("roles")]
+        assert [p["content"] for p in pinging] == [not_covered["content"], called.json["content"]]
+        for payload in sent:
+            if payload not in pinging:
+                assert_pings_nobody(payload)

@@ -20,3 +20,9 @@ CREATE INDEX settings_changes_scope ON settings_changes (scope, id);
 
 -- A thread's first question (the context of its follow-ups) is looked up by channel.
 CREATE INDEX interactions_channel ON interactions (channel_id, id);
+
+-- Answers whose 👎 called the support role in: it is called once per answer, however many 👎.
+CREATE TABLE hand_offs (
+    interaction_id INTEGER PRIMARY KEY REFERENCES interactions (id) ON DELETE CASCADE,
+    called_at      TEXT    NOT NULL
+);
