@@ -30,6 +30,7 @@ EXTENSIONS: tuple[str, ...] = (
     "bot.cogs.docs",
     "bot.cogs.review",
     "bot.cogs.settings",
+    "bot.cogs.forum",
 )
 GENERIC_ERROR = "Something went wrong on our side; it has been logged."
 COOLDOWN_MESSAGE = "You are asking quickly; try again in {seconds:.0f} s."

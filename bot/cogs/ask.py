@@ -16,6 +16,7 @@ from bot.errors import VerbatimError
 from bot.handoff import NOT_COVERED, THUMBS_DOWN, covered, pinging_only, support_role, with_call
 from bot.library import AskResult
 from bot.render import NO_MENTIONS, render_answer
+from bot.solved import SolvedButton, forum_post
 from bot.store import GLOBAL_SCOPE
 
 if TYPE_CHECKING:
@@ -108,14 +109,18 @@ async def call_in_on_thumbs_down(
         log.warning("could not call the support role in, in %s", interaction.channel_id)
 
 
-def feedback_view(result: AskResult) -> discord.ui.View | None:
-    """The 👍/👎 pair for an answer; none when nothing was found."""
-    if not result.answer.answered:
-        return None
+def feedback_view(result: AskResult, channel: object = None) -> discord.ui.View | None:
+    """The buttons under a reply: 👍/👎 for an answer, and "Solved" in a forum post.
+
+    None when there is neither (nothing found, outside a forum post).
+    """
     view = discord.ui.View(timeout=None)
-    view.add_item(FeedbackButton(result.interaction_id, 1))
-    view.add_item(FeedbackButton(result.interaction_id, -1))
-    return view
+    if result.answer.answered:
+        view.add_item(FeedbackButton(result.interaction_id, 1))
+        view.add_item(FeedbackButton(result.interaction_id, -1))
+    if forum_post(channel) is not None:
+        view.add_item(SolvedButton(result.interaction_id))
+    return view if view.children else None
 
 
 class Ask(commands.Cog):
@@ -273,7 +278,8 @@ class Ask(commands.Cog):
             await _reply(message, GENERIC_ERROR)
             return
         text, allowed = self.call_in(text, result, message.channel)
-        await _reply(message, text, feedback_view(result), allowed_mentions=allowed)
+        view = feedback_view(result, message.channel)
+        await _reply(message, text, view, allowed_mentions=allowed)
 
     # -- slash and context-menu commands ----------------------------------------------------
 
@@ -316,7 +322,7 @@ class Ask(commands.Cog):
             header=header,
             earlier=await self.earlier_question(interaction.channel, scope),
         )
-        view = feedback_view(result)
+        view = feedback_view(result, interaction.channel)
         text, allowed = self.call_in(text, result, interaction.channel)
         await interaction.followup.send(
             text,

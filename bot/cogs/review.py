@@ -14,6 +14,7 @@ from bot.cogs.moderated import ModeratorGroupCog, server_scope, tell
 from bot.export import interactions_csv
 from bot.render import NO_MENTIONS, escape, fit_lines, shorten
 from bot.store import InteractionRecord
+from bot.wording import counted
 
 if TYPE_CHECKING:
     from bot.app import Verbatim
@@ -72,13 +73,15 @@ class Review(
         interaction: discord.Interaction[Verbatim],
         days: app_commands.Range[int, 1, 3650] = 30,
     ) -> None:
-        """Questions, the share answered, and 👍/👎 counts over a period."""
+        """Questions, the share answered, 👍/👎 counts and solved posts over a period."""
         counts = await self.bot.store.stats(server_scope(interaction), since=since(days))
         await tell(
             interaction,
             f"**Last {days} days**: {counts.questions} questions, {counts.answered} answered "
             f"({counts.answered_rate:.0%}); "
-            f"feedback 👍 {counts.thumbs_up} 👎 {counts.thumbs_down}.",
+            f"feedback 👍 {counts.thumbs_up} 👎 {counts.thumbs_down}; "
+            f"{counted(counts.helpful, 'helpful answer')} (a 👍 or a solved post); "
+            f"{counted(counts.solved, 'forum post')} marked solved.",
         )
 
     @app_commands.command(name="export")

@@ -132,6 +132,9 @@ class Stats:
     answered: int
     thumbs_up: int
     thumbs_down: int
+    # Answers with a 👍 or credited by a solved forum post; forum posts marked solved.
+    helpful: int = 0
+    solved: int = 0
 
     @property
     def answered_rate(self) -> float:
@@ -632,6 +635,36 @@ class Store:
             )
         return cursor.rowcount == 1
 
+    async def post_answer(self, scope: int, channel_id: str) -> int | None:
+        """The first answer the bot gave in a thread (a forum post), as its log row id."""
+        async with self._reader.execute(
+            "SELECT id FROM interactions WHERE scope = ? AND channel_id = ? AND answered = 1 "
+            "ORDER BY id LIMIT 1",
+            (scope, channel_id),
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else None
+
+    async def mark_solved(
+        self, thread_id: str, scope: int, interaction_id: int | None, solved_by: str
+    ) -> bool:
+        """Log a forum post as solved, crediting an answer (or none); False if it already was."""
+        async with self._transaction() as db:
+            if interaction_id is not None:
+                # Only an answer of this server, and one still in the log, is credited.
+                async with db.execute(
+                    "SELECT 1 FROM interactions WHERE id = ? AND scope = ?",
+                    (interaction_id, scope),
+                ) as cur:
+                    if await cur.fetchone() is None:
+                        interaction_id = None
+            cursor = await db.execute(
+                "INSERT INTO solved_posts (thread_id, scope, interaction_id, solved_by, solved_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (thread_id) DO NOTHING",
+                (thread_id, scope, interaction_id, solved_by, utc_now()),
+            )
+        return cursor.rowcount == 1
+
     async def get_interaction(self, interaction_id: int) -> InteractionRecord | None:
         """One logged interaction, or None."""
         async with self._reader.execute(
@@ -682,7 +715,24 @@ class Store:
         ) as cur:
             row = await cur.fetchone()
         assert row is not None
-        return Stats(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+        # Helpful: answers with a 👍, or that a solved post credits (asked in the period).
+        solved = [
+            c for c, v in (("s.scope = ?", scope), ("s.solved_at >= ?", since)) if v is not None
+        ]
+        solved_where = " AND ".join(solved) or "1"
+        async with self._reader.execute(
+            f"""
+            SELECT (SELECT COUNT(*) FROM interactions i WHERE {where} AND i.answered = 1 AND (
+                        EXISTS (SELECT 1 FROM feedback f
+                                WHERE f.interaction_id = i.id AND f.value = 1)
+                        OR EXISTS (SELECT 1 FROM solved_posts s WHERE s.interaction_id = i.id))),
+                   (SELECT COUNT(*) FROM solved_posts s WHERE {solved_where})
+            """,
+            (*params, *[v for v in (scope, since) if v is not None]),
+        ) as cur:
+            more = await cur.fetchone()
+        assert more is not None
+        return Stats(int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(more[0]), int(more[1]))
 
     async def forget_user(self, scope: int | None, user_id: str) -> int:
         """Delete a user's logged questions (and feedback); returns how many were removed."""
@@ -696,6 +746,12 @@ class Store:
                 f"(SELECT i.id FROM interactions AS i WHERE {in_scope})",
                 (user_id, *params),
             )
+            # Who marked posts solved here is theirs too (the credited answers stay counted).
+            await db.execute(
+                "DELETE FROM solved_posts AS s WHERE solved_by = ? AND "
+                f"{in_scope.replace('i.', 's.')}",
+                (user_id, *params),
+            )
             cursor = await db.execute(
                 f"DELETE FROM interactions AS i WHERE {' AND '.join(clauses)}", (*params, user_id)
             )
@@ -704,6 +760,7 @@ class Store:
     async def purge_log_before(self, cutoff: str) -> int:
         """Delete log rows older than the cutoff (the retention period); returns the count."""
         async with self._transaction() as db:
+            await db.execute("DELETE FROM solved_posts WHERE solved_at < ?", (cutoff,))
             cursor = await db.execute("DELETE FROM interactions WHERE asked_at < ?", (cutoff,))
         return cursor.rowcount
 

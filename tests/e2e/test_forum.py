@@ -162,3 +162,41 @@ async def test_the_support_role_is_called_in_over_the_wire(tmp_path):
         for payload in sent:
             if payload not in pinging:
                 assert_pings_nobody(payload)
+
+
+async def test_a_post_marked_solved_over_the_wire(tmp_path):
+    async with FakeDiscord() as discord:
+        config = f"question_channels = [{discord.forum_id}]\narchive_solved = true\n"
+        async with verbatim_run(tmp_path, discord, config) as verbatim:
+            await discord.wait_for_frame(IDENTIFY, timeout=START_TIMEOUT)
+            thread, answered = await post_and_wait(discord, "Forces", SEED_QUESTION)
+            answer = discord.sent[-1]
+            buttons = feedback_buttons(answered)
+            assert [emoji for emoji, _ in buttons] == ["👍", "👎", "✅"]
+            solved = buttons[2][1]
+
+            # Someone else's click is refused, privately; the author's marks it solved.
+            for clicker in (discord.owner, discord.member_user):
+                requests = len(discord.requests)
+                click = discord.button_click(answer, solved, user=clicker)
+                await discord.dispatch("INTERACTION_CREATE", click)
+                callback = await discord.wait_for_request(
+                    "POST", rf"/interactions/{click['id']}/[^/]+/callback", after=requests
+                )
+                assert_pings_nobody(callback.json["data"])
+            refused, marked = [
+                r.json["data"] for r in discord.requests if r.path.endswith("/callback")
+            ][-2:]
+            assert refused["flags"] & (1 << 6) and "author or a moderator" in refused["content"]
+            assert not marked.get("flags", 0) & (1 << 6)
+            assert marked["content"] == f"✅ Marked solved by <@{discord.member_user['id']}>."
+
+            # Then the forum's "Solved" tag and archiving, in one edit of the thread.
+            edit = await discord.wait_for_request("PATCH", rf"/channels/{thread['id']}")
+            assert [str(t) for t in edit.json["applied_tags"]] == [discord.solved_tag_id]
+            assert edit.json["archived"] is True
+            assert discord.threads[thread["id"]]["thread_metadata"]["archived"]
+
+            assert await verbatim.stop(signal.SIGTERM) == 0
+            assert_quiet(verbatim.log())
+            assert discord.unrouted == []

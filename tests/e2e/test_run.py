@@ -168,6 +168,7 @@ async def test_verbatim_run_answers_resumes_and_stops_cleanly(tmp_path):
             "docs",
             "qa",
             "settings",
+            "solved",
         ]
         assert not any(
             r.path == f"/applications/{discord.application_id}/commands" for r in discord.requests

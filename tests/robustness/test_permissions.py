@@ -1,8 +1,10 @@
-"""Who may do what: every moderator command x (moderator, member, member of another server, DM).
+"""Who may do what: every moderator command x (moderator, member, member of another server, DM),
+and marking a forum post solved x (its author, a moderator, another member, DM).
 
-Only a server's moderators change or read that server's documents and log. Members are refused
-even when a server admin opens the commands to everyone; someone from another server, even its
-moderator, reaches nothing of this one with its ids; in a DM the commands do not exist.
+Only a server's moderators change or read that server's documents, log and settings. Members are
+refused even when a server admin opens the commands to everyone; someone from another server,
+even its moderator, reaches nothing of this one with its ids; in a DM the commands do not exist.
+A post is marked solved by its author or a moderator only, by command or button.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import pytest
 import simcord
 
 from bot.checks import NOT_MODERATOR
+from bot.solved import NOT_AUTHOR
 from tests.conftest import SEED_QUESTION
+from tests.discord.helpers import open_post
 from tests.robustness.discord_world import running_world
 
 SECRET = "The vault code of the secret server is kept in the locked drawer of the east office.\n"
@@ -157,3 +161,47 @@ async def test_in_a_dm_the_moderator_commands_do_not_exist(world, home):
     assert "vault code" not in user.dm_channel.last_message.content
     await user.send_dm(SEED_QUESTION)
     assert "Special Operations forces" in user.dm_channel.last_message.content
+
+
+@pytest.mark.parametrize("how", ["button", "command"])
+@pytest.mark.parametrize(
+    ("who", "allowed"), [("author", True), ("moderator", True), ("stranger", False)]
+)
+async def test_who_may_mark_a_post_solved(world, how, who, allowed):
+    server = world.server("forums")
+    forum = server.guild.create_forum_channel("help")
+    await world.restart(question_channels=(forum.id,))
+    post = await open_post(world.env, forum, server.member, "Forces", SEED_QUESTION)
+    logged = (await world.bot.store.interactions(server.guild.id))[0]
+    actor = {
+        "author": server.member,
+        "moderator": server.moderator,
+        "stranger": server.guild.add_member(world.env.create_user("stranger")),
+    }[who]
+
+    if how == "button":
+        result = await actor.click(post.last_message, custom_id=f"verbatim:solved:{logged.id}")
+    else:
+        result = await actor.slash(post, "solved")
+
+    stats = await world.bot.store.stats(server.guild.id)
+    if allowed:
+        assert not result.ephemeral and result.response.content.startswith("✅ Marked solved")
+        assert stats.solved == 1
+    else:
+        assert result.ephemeral and result.response.content == NOT_AUTHOR
+        assert stats.solved == 0
+        world.expected_errors()
+
+
+async def test_marking_solved_is_not_a_dm_command_and_needs_the_post(world):
+    server = world.server("forums")
+    forum = server.guild.create_forum_channel("help")
+    await world.restart(question_channels=(forum.id,))
+    post = await open_post(world.env, forum, server.member, "Forces", SEED_QUESTION)
+    assert "solved" not in server.member.user.available_commands()
+    other = world.server("elsewhere")
+    # Another server's members cannot reach the post at all.
+    with pytest.raises(Exception):  # noqa: B017 - simcord refuses, with its own error type
+        await other.moderator.slash(post, "solved")
+    assert (await world.bot.store.stats(server.guild.id)).solved == 0

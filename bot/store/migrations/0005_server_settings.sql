@@ -26,3 +26,15 @@ CREATE TABLE hand_offs (
     interaction_id INTEGER PRIMARY KEY REFERENCES interactions (id) ON DELETE CASCADE,
     called_at      TEXT    NOT NULL
 );
+
+-- Forum posts marked solved (/solved or the button under the bot's reply): who, when, and the
+-- bot's answer the post credits (NULL: none), which then counts as helpful in /qa stats.
+CREATE TABLE solved_posts (
+    thread_id      TEXT    PRIMARY KEY,
+    scope          INTEGER NOT NULL,
+    interaction_id INTEGER REFERENCES interactions (id) ON DELETE SET NULL,
+    solved_by      TEXT    NOT NULL,
+    solved_at      TEXT    NOT NULL
+);
+CREATE INDEX solved_posts_scope_time ON solved_posts (scope, solved_at);
+CREATE INDEX solved_posts_answer ON solved_posts (interaction_id);
