@@ -52,9 +52,9 @@ def support_role(bot: Verbatim, channel: object) -> discord.Role | None:
     return role
 
 
-def with_call(text: str, call: str, limit: int = MESSAGE_LIMIT) -> str:
-    """The reply with the call-in line last, whole lines of the reply dropped if needed to fit."""
+def with_line(text: str, line: str, limit: int = MESSAGE_LIMIT) -> str:
+    """The reply with one more line last (a call-in, a link), dropping whole lines to fit."""
     lines = text.split("\n")
-    while lines and len("\n".join(lines)) + 1 + len(call) > limit:
+    while lines and len("\n".join(lines)) + 1 + len(line) > limit:
         lines.pop()
-    return "\n".join([*lines, call])
+    return "\n".join([*lines, line])

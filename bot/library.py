@@ -25,6 +25,7 @@ from bot.config import PrivacySettings, RetrievalSettings
 from bot.errors import DocumentRejectedError, DuplicateDocumentError, InvalidQuestionError
 from bot.store import (
     GLOBAL_SCOPE,
+    AskedBefore,
     LoggedAnswer,
     NewDocument,
     Store,
@@ -45,6 +46,7 @@ from retrieval import (
 from retrieval.extract import SUPPORTED_SUFFIXES
 from retrieval.followup import answer_follow_up, needs_context
 from retrieval.postings import Postings, Segment
+from retrieval.similar import most_similar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -64,6 +66,8 @@ _SEGMENT_INLINE_ROWS = 5_000
 # Questions asked together, or while others are being answered, are answered together, this
 # many at most per hand-off to the answering thread (a batch takes a few milliseconds).
 _ANSWER_BATCH = 16
+# "Asked before" compares a question with this many of the server's latest answered ones.
+_ASKED_BEFORE_LOOKBACK = 1000
 # More segments than this in a scope (or a quarter of its rows removed) starts a merge.
 _MAX_SEGMENTS = 8
 # The same during a bulk add (merges_deferred): each merge then takes many documents at once.
@@ -221,12 +225,14 @@ class Library:
         top_k: int | None = None,
         min_confidence: float | None = None,
         earlier: str | None = None,
+        link: str | None = None,
     ) -> AskResult:
         """Answer a question from the scope's and the global documents, and log it.
 
         `min_confidence` replaces retrieval.min_confidence for this question (a server's own).
         `earlier`: the question that started the conversation (a thread's first question); a
-        follow-up that is short or leans on it is ranked with it (retrieval.followup).
+        follow-up that is short or leans on it is ranked with it (retrieval.followup). `link`:
+        where the question can be seen, logged for "asked before" (see asked_before).
         """
         started = time.perf_counter()
         question = self.check_question(question)
@@ -247,12 +253,53 @@ class Library:
             latency_ms=latency_ms,
             channel_id=channel_id,
             user_id=await self.user_key(user_id),
+            link=link,
             answers=[
                 LoggedAnswer(h.sentence.id, h.sentence.document.id, h.sentence.position, h.score)
                 for h in answer.hits
             ],
         )
         return AskResult(answer, interaction_id, latency_ms)
+
+    async def asked_before(
+        self,
+        scope: int,
+        question: str,
+        *,
+        not_id: int,
+        asker: str | None,
+        answered: bool,
+        not_in: str | None = None,
+    ) -> AskedBefore | None:
+        """An earlier question of this server that closely matches this one, with its link.
+
+        Among the server's latest answered questions (and those of posts marked solved), by
+        the analyzer and IDF the ranking uses (retrieval.similar); never another server's, and
+        none in DMs, whose global scope every user shares. Left out: this question's log row
+        (`not_id`), the asker's own questions, a channel's (`not_in`: the thread asked in),
+        and, when the documents did not answer this one (`answered`), all but solved posts.
+        """
+        if scope == GLOBAL_SCOPE:
+            return None
+        asker = await self.user_key(asker)
+        candidates = [
+            each
+            for each in await self.store.asked_before(scope, limit=_ASKED_BEFORE_LOOKBACK)
+            if each.id != not_id
+            and (asker is None or each.user_id != asker)
+            and (not_in is None or each.channel_id != not_in)
+            and (answered or each.solved)
+        ]
+        if not candidates:
+            return None
+        index = await self.index(scope)
+        return await asyncio.to_thread(
+            most_similar,
+            question,
+            [(each, each.question) for each in candidates],
+            self.analyzer,
+            index.idf,
+        )
 
     async def _answer_in_thread(self, asks: list[_Asked]) -> list[Answer | Exception]:
         return await asyncio.to_thread(self._answer_all, asks)

@@ -13,7 +13,7 @@ from discord.ext import commands
 
 from bot.app import GENERIC_ERROR, CoolingDown
 from bot.errors import VerbatimError
-from bot.handoff import NOT_COVERED, THUMBS_DOWN, covered, pinging_only, support_role, with_call
+from bot.handoff import NOT_COVERED, THUMBS_DOWN, covered, pinging_only, support_role, with_line
 from bot.library import AskResult
 from bot.render import NO_MENTIONS, render_answer
 from bot.solved import SolvedButton, forum_post
@@ -30,6 +30,7 @@ FEEDBACK_THANKS = {
 }
 FEEDBACK_GONE = "This answer is no longer in the log."
 _PEOPLES_MESSAGES = (discord.MessageType.default, discord.MessageType.reply)
+ASKED_BEFORE = "-# Asked before: {link}"
 
 
 def is_post_start(message: discord.Message) -> bool:
@@ -150,10 +151,14 @@ class Ask(commands.Cog):
         user_id: int,
         header: str = "",
         earlier: str | None = None,
+        link: str | None = None,
+        thread: bool = False,
     ) -> tuple[str, AskResult]:
-        """Ask the engine and render its answer as reply text.
+        """Ask the engine and render its answer as reply text, with "asked before" if any.
 
-        `earlier`: the first question of the thread asked in, context for a follow-up.
+        `earlier`: the first question of the thread asked in, context for a follow-up. `link`:
+        where the question can be seen. `thread`: asked in a thread (its own earlier questions
+        are not "asked before").
         """
         result = await self.bot.library.ask(
             question,
@@ -163,11 +168,26 @@ class Ask(commands.Cog):
             user_id=str(user_id),
             min_confidence=self.bot.server_settings.of(scope).min_confidence,
             earlier=earlier,
+            link=link,
         )
         # Excerpting very long sentences is string work worth keeping off the event loop.
         text = await asyncio.to_thread(
             render_answer, result.answer, self.bot.library.analyzer, header=header
         )
+        try:
+            before = await self.bot.library.asked_before(
+                scope,
+                result.answer.question,
+                not_id=result.interaction_id,
+                asker=str(user_id),
+                answered=covered(result.answer),
+                not_in=str(channel_id) if thread else None,
+            )
+        except Exception:  # an extra: the answer goes out without it
+            log.exception("looking for a question asked before failed")
+            before = None
+        if before is not None:
+            text = with_line(text, ASKED_BEFORE.format(link=before.link))
         return text, result
 
     def call_in(
@@ -181,7 +201,7 @@ class Ask(commands.Cog):
         role = None if covered(result.answer) else support_role(self.bot, channel)
         if role is None:
             return text, NO_MENTIONS
-        return with_call(text, NOT_COVERED.format(role=role.mention)), pinging_only(role)
+        return with_line(text, NOT_COVERED.format(role=role.mention)), pinging_only(role)
 
     async def earlier_question(self, channel: object, scope: int) -> str | None:
         """A thread's first question, to rank its follow-ups with (never quoted).
@@ -269,6 +289,8 @@ class Ask(commands.Cog):
                 channel_id=message.channel.id,
                 user_id=message.author.id,
                 earlier=earlier,
+                link=message.jump_url if message.guild is not None else None,
+                thread=isinstance(message.channel, discord.Thread),
             )
         except VerbatimError as error:
             await _reply(message, error.message)
@@ -296,7 +318,13 @@ class Ask(commands.Cog):
     ) -> None:
         """Answer the question in someone's message."""
         header = f"-# Asked in {message.jump_url}"
-        await self.respond(interaction, message.content, via="context-menu", header=header)
+        await self.respond(
+            interaction,
+            message.content,
+            via="context-menu",
+            header=header,
+            link=message.jump_url if message.guild is not None else None,
+        )
 
     async def respond(
         self,
@@ -305,6 +333,7 @@ class Ask(commands.Cog):
         *,
         via: str,
         header: str = "",
+        link: str | None = None,
     ) -> None:
         """Check, acknowledge at once, then answer in a follow-up with the feedback buttons."""
         # Refusals come before the deferral so they can be ephemeral; the tree's on_error
@@ -321,15 +350,25 @@ class Ask(commands.Cog):
             user_id=interaction.user.id,
             header=header,
             earlier=await self.earlier_question(interaction.channel, scope),
+            link=link,
+            thread=isinstance(interaction.channel, discord.Thread),
         )
         view = feedback_view(result, interaction.channel)
         text, allowed = self.call_in(text, result, interaction.channel)
-        await interaction.followup.send(
+        sent = await interaction.followup.send(
             text,
             allowed_mentions=allowed,
             suppress_embeds=True,
+            wait=True,
             **({"view": view} if view is not None else {}),
         )
+        if link is None and interaction.guild_id is not None:
+            # A slash command's question is seen in the reply that quotes the answer (built
+            # here: a follow-up message does not know its server).
+            await self.bot.store.set_link(
+                result.interaction_id,
+                f"https://discord.com/channels/{interaction.guild_id}/{sent.channel.id}/{sent.id}",
+            )
 
 
 async def _reply(

@@ -2,6 +2,7 @@
 
 from bot.store.store import (
     GLOBAL_SCOPE,
+    AskedBefore,
     InteractionRecord,
     LoggedAnswer,
     NewDocument,
@@ -14,6 +15,7 @@ from bot.store.store import (
 
 __all__ = [
     "GLOBAL_SCOPE",
+    "AskedBefore",
     "InteractionRecord",
     "LoggedAnswer",
     "NewDocument",

@@ -37,10 +37,10 @@ _INSERT_SENTENCES = """
 """
 # Documents per multi-row statement in add_documents (nine values each, under SQLite's 32,766).
 _DOCUMENTS_PER_STATEMENT = 500
-# Log rows written together at most (nine values each, well under SQLite's 32,766 variables).
+# Log rows written together at most (ten values each, well under SQLite's 32,766 variables).
 _LOG_BATCH = 200
-# asked_at, scope, channel_id, user_id, via, question, answered, answers, latency_ms
-_InteractionRow = tuple[str, int, str | None, str | None, str, str, bool, str, float]
+# asked_at, scope, channel_id, user_id, via, question, answered, answers, latency_ms, link
+_InteractionRow = tuple[str, int, str | None, str | None, str, str, bool, str, float, str | None]
 _INTERACTION_COLUMNS = """
     i.id, i.asked_at, i.scope, i.channel_id, i.user_id, i.via, i.question, i.answered,
     i.answers, i.latency_ms,
@@ -140,6 +140,19 @@ class Stats:
     def answered_rate(self) -> float:
         """The share of questions that got an answer."""
         return self.answered / self.questions if self.questions else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class AskedBefore:
+    """A question asked and answered before, with where it can be seen."""
+
+    id: int
+    question: str
+    link: str
+    channel_id: str | None
+    user_id: str | None
+    # Asked in a forum post since marked solved (people answered it, if not the documents).
+    solved: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -544,8 +557,11 @@ class Store:
         latency_ms: float,
         channel_id: str | None = None,
         user_id: str | None = None,
+        link: str | None = None,
     ) -> int:
         """Record a question and what was answered; returns the interaction id.
+
+        `link`: where the question can be seen (a message's or forum post's jump URL).
 
         Questions logged while an earlier one is being written are written together, in one
         INSERT (its own transaction, committed before any of them returns).
@@ -571,6 +587,7 @@ class Store:
             bool(answers),
             payload,
             latency_ms,
+            link,
         )
         return await self._logging.submit(row)
 
@@ -581,12 +598,12 @@ class Store:
         thread. Its rows are inserted in order, and AUTOINCREMENT gives each a larger id than
         the last, so the returned ids sorted are the rows' ids in order.
         """
-        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows))
+        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows))
         async with self._write_lock:
             returned = await self._writer.execute_fetchall(
                 f"""
                 INSERT INTO interactions (asked_at, scope, channel_id, user_id, via, question,
-                                          answered, answers, latency_ms)
+                                          answered, answers, latency_ms, link)
                 VALUES {values}
                 RETURNING id
                 """,
@@ -623,6 +640,32 @@ class Store:
                 (interaction_id, user_id, value, utc_now()),
             )
         return True
+
+    async def set_link(self, interaction_id: int, link: str) -> None:
+        """Where a logged question can be seen, once known (the reply to a slash command)."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE interactions SET link = ? WHERE id = ?", (link, interaction_id)
+            )
+
+    async def asked_before(self, scope: int, *, limit: int) -> list[AskedBefore]:
+        """The scope's latest linkable questions that were answered (or asked in a solved post).
+
+        Newest first; only questions logged with a link.
+        """
+        async with self._reader.execute(
+            """
+            SELECT i.id, i.question, i.link, i.channel_id, i.user_id,
+                   EXISTS (SELECT 1 FROM solved_posts s WHERE s.thread_id = i.channel_id)
+            FROM interactions i
+            WHERE i.scope = ? AND i.link IS NOT NULL AND (
+                i.answered = 1
+                OR EXISTS (SELECT 1 FROM solved_posts s WHERE s.thread_id = i.channel_id))
+            ORDER BY i.id DESC LIMIT ?
+            """,
+            (scope, limit),
+        ) as cur:
+            return [AskedBefore(*row[:5], solved=bool(row[5])) async for row in cur]
 
     async def hand_off_once(self, interaction_id: int) -> bool:
         """Note that the support role was called in for an answer; False if it was already."""

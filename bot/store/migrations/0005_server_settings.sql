@@ -38,3 +38,8 @@ CREATE TABLE solved_posts (
 );
 CREATE INDEX solved_posts_scope_time ON solved_posts (scope, solved_at);
 CREATE INDEX solved_posts_answer ON solved_posts (interaction_id);
+
+-- Where a logged question can be seen (its message's or forum post's jump URL, or the bot's
+-- reply to a slash command): a later, similar question links to it ("asked before").
+ALTER TABLE interactions ADD COLUMN link TEXT;
+CREATE INDEX interactions_linked ON interactions (scope, id) WHERE link IS NOT NULL;
