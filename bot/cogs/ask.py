@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -31,6 +32,9 @@ FEEDBACK_THANKS = {
 FEEDBACK_GONE = "This answer is no longer in the log."
 _PEOPLES_MESSAGES = (discord.MessageType.default, discord.MessageType.reply)
 ASKED_BEFORE = "-# Asked before: {link}"
+# How many forum posts are remembered as answered (a post's first message comes once or twice,
+# within moments).
+_POSTS_REMEMBERED = 10_000
 
 
 def is_post_start(message: discord.Message) -> bool:
@@ -130,6 +134,9 @@ class Ask(commands.Cog):
     def __init__(self, bot: Verbatim) -> None:
         self.bot = bot
         self.ask_menu = app_commands.ContextMenu(name="Ask Verbatim", callback=self.ask_about)
+        # Forum posts whose first message is being or was answered: it can come twice, as its
+        # MESSAGE_CREATE and fetched after THREAD_CREATE (see on_thread_create).
+        self._posts: OrderedDict[int, None] = OrderedDict()
 
     async def cog_load(self) -> None:
         """Register the message command (context menus cannot be declared in a cog)."""
@@ -264,6 +271,44 @@ class Ask(commands.Cog):
             return ("channel", text) if text else None
         return None
 
+    def claim_post(self, post_id: int) -> bool:
+        """Whether this is the first time a post's first message is to be answered."""
+        if post_id in self._posts:
+            return False
+        self._posts[post_id] = None
+        if len(self._posts) > _POSTS_REMEMBERED:
+            self._posts.popitem(last=False)
+        return True
+
+    @commands.Cog.listener()
+    async def on_thread_create(self, thread: discord.Thread) -> None:
+        """Join a new post of a question forum, and answer it if its first message has not come.
+
+        Joining makes sure the post's messages reach the bot. Its first message normally
+        follows THREAD_CREATE as MESSAGE_CREATE; if it has not been handled once the join is
+        done, it is fetched and answered here (whichever comes first answers, once).
+        """
+        if thread.guild is None or not isinstance(thread.parent, discord.ForumChannel):
+            return
+        if thread.parent_id not in self.bot.server_settings.of(thread.guild.id).question_channels:
+            return
+        if thread.owner_id == getattr(self.bot.user, "id", None):
+            return
+        try:
+            await thread.join()
+        except discord.HTTPException:
+            log.info("could not join post %d", thread.id)
+        if thread.id in self._posts:
+            return
+        try:
+            starter = thread.starter_message or await thread.fetch_message(thread.id)
+        except discord.NotFound:
+            return  # not there yet: it will come as MESSAGE_CREATE
+        except discord.HTTPException:
+            log.warning("could not read the first message of post %d", thread.id, exc_info=True)
+            return
+        await self.on_message(starter)
+
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         """Answer a question asked in a message, replying to it."""
@@ -271,6 +316,8 @@ class Ask(commands.Cog):
         if asked is None:
             return
         via, question = asked
+        if via == "forum" and not self.claim_post(message.channel.id):
+            return
         try:
             self.check_cooldown(scope_of(message.guild), message.author.id)
         except CoolingDown:

@@ -101,12 +101,14 @@ async def open_post(
     content: str,
     *,
     tags: tuple[int, ...] = (),
+    first_message_event: bool = True,
 ) -> simcord.ChannelHandle:
     """A member opens a post in a forum, as Discord delivers it: THREAD_CREATE for the post's
     thread, then MESSAGE_CREATE for its first message, whose id is the thread's id.
 
     simcord's actors cannot open forum posts, so this drives its backend the way its own
     bot-side forum route does (minus the rule that only the bot may author the first message).
+    `first_message_event=False`: the MESSAGE_CREATE never reaches the bot (only the thread).
     """
     backend = env.backend
     thread = backend.create_thread(forum.id, title, author.id, applied_tags=tags, broadcast=False)
@@ -114,7 +116,8 @@ async def open_post(
     starter.id = thread.id
     backend.commit_message(starter, broadcast=False)
     backend.announce_thread_create(thread)
-    backend.announce_message_create(starter)
+    if first_message_event:
+        backend.announce_message_create(starter)
     await env.settle()
     return simcord.ChannelHandle(env, forum.guild, thread)
 

@@ -38,6 +38,32 @@ async def test_a_new_post_is_answered_in_its_thread(world, server):
     assert_never_pings(world.env)
 
 
+async def test_the_bot_joins_a_new_post_and_answers_it_even_if_its_message_never_came(
+    world, server
+):
+    forum = await question_forum(world, server)
+
+    post = await open_post(
+        world.env, forum, server.member, SEED_TITLE, "how many?", first_message_event=False
+    )
+
+    assert world.bot.user.id in world.env.backend.channels[post.id].thread_members
+    starter, reply = post.history()  # fetched after THREAD_CREATE, answered once
+    assert reply.reference is not None and reply.reference.message_id == starter.id
+    assert_seed_answer(reply.content)
+    fetched = [e for e in world.env.http_requests if e.method == "GET" and str(post.id) in e.path]
+    assert fetched, "the first message was not fetched"
+    # With both events, it is answered once and never fetched.
+    requests = len(world.env.http_requests)
+    second = await open_post(world.env, forum, server.member, SEED_TITLE, "how many?")
+    assert [m.author.id for m in second.history()] == [server.member.id, world.bot.user.id]
+    assert not [
+        e
+        for e in world.env.http_requests[requests:]
+        if e.method == "GET" and "/messages/" in e.path
+    ]
+
+
 async def test_later_messages_in_a_post_are_answered_only_when_they_ask_the_bot(world, server):
     forum = await question_forum(world, server)
     post = await open_post(world.env, forum, server.member, SEED_TITLE, "how many are sent?")

@@ -9,8 +9,8 @@ and a mentionable support role. What it speaks, and how it follows Discord:
   multipart with `payload_json`), reactions, application commands (`PUT`/`GET`, global and per
   server), interaction callbacks (`?with_response=1`) and webhook follow-ups. Bot routes check
   `Authorization: Bot <token>`; interaction routes check the interaction token, as Discord does.
-  Threads (`PATCH /channels/{thread}`: tags, archiving) as well. Every request is recorded;
-  unknown routes answer Discord's 404 and are recorded too.
+  Threads too: editing one (tags, archiving), joining it, reading one of its messages. Every
+  request is recorded; unknown routes answer Discord's 404 and are recorded too.
 - The gateway at `/` (and the session's `resume_gateway_url` at `/resume`): v10, JSON, with or
   without `compress=zlib-stream` (one zlib context per connection, every message ending in
   Z_SYNC_FLUSH, as discord.py expects). HELLO, heartbeats ACKed, IDENTIFY -> READY and
@@ -742,6 +742,8 @@ class FakeDiscord:
             ("GET", r"/gateway/bot", self._gateway_info),
             ("POST", r"/channels/(?P<channel>\d+)/messages", self._create_message),
             ("PATCH", r"/channels/(?P<channel>\d+)", self._edit_thread),
+            ("PUT", r"/channels/(?P<channel>\d+)/thread-members/@me", self._join_thread),
+            ("GET", r"/channels/(?P<channel>\d+)/messages/(?P<message>\d+)", self._get_message),
             (
                 "PUT",
                 r"/channels/(?P<channel>\d+)/messages/(?P<message>\d+)/reactions/[^/]+/@me",
@@ -801,6 +803,18 @@ class FakeDiscord:
         self.messages[message["id"]] = message
         self.sent.append(message)
         return self._json(message, request)
+
+    async def _join_thread(self, request: Request, channel: str) -> web.Response:
+        if channel not in self.threads:
+            return self._error(404, 10003, "Unknown Channel")
+        self.threads[channel]["member_count"] += 1
+        return await self._no_content(request)
+
+    async def _get_message(self, request: Request, channel: str, message: str) -> web.Response:
+        found = self.messages.get(message)
+        if found is None or found["channel_id"] != channel:
+            return self._error(404, 10008, "Unknown Message")
+        return self._json(found, request)
 
     async def _edit_thread(self, request: Request, channel: str) -> web.Response:
         """Tags and archiving of a thread, as the bot's Manage Threads permission allows."""

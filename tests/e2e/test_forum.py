@@ -47,8 +47,10 @@ async def test_forum_posts_and_threads_over_the_wire(tmp_path):
         identify = await discord.wait_for_frame(IDENTIFY, timeout=START_TIMEOUT)
         assert identify.data["intents"] & MESSAGE_CONTENT_INTENT  # a question channel needs it
 
-        # A new post is answered in its thread, replying to its first message.
+        # A new post is answered in its thread, replying to its first message; the bot joins
+        # the post, so its later messages reach it.
         thread, reply = await post_and_wait(discord, "Special Operations forces", SEED_QUESTION)
+        await discord.wait_for_request("PUT", rf"/channels/{thread['id']}/thread-members/@me")
         assert SEED_ANSWER in plain(reply["content"])
         assert SEED_CITATION in reply["content"]
         assert str(reply["message_reference"]["message_id"]) == thread["id"]

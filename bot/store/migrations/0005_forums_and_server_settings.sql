@@ -1,3 +1,6 @@
+-- Forums, threads and per-server settings: /settings values and their changes, the link of
+-- each logged question ("asked before"), solved forum posts, and 👎 hand-offs.
+
 -- Settings a server's moderators set from Discord (/settings), and who changed what, when.
 -- A row in server_settings overrides the config file's value for that server only; value is
 -- JSON. settings_changes keeps every change (value NULL: back to the config file's value).
