@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import hashlib
 import hmac
@@ -293,12 +294,14 @@ class Library:
         if not candidates:
             return None
         index = await self.index(scope)
+        # Each term's IDF once per lookup: the same few terms recur across the questions.
+        idf = functools.lru_cache(maxsize=None)(index.idf)
         return await asyncio.to_thread(
             most_similar,
             question,
             [(each, each.question) for each in candidates],
             self.analyzer,
-            index.idf,
+            idf,
         )
 
     async def _answer_in_thread(self, asks: list[_Asked]) -> list[Answer | Exception]:

@@ -45,7 +45,10 @@ def most_similar(
     best: K | None = None
     best_score = threshold
     for key, text in earlier:
-        score = similarity(terms, analyzer.analyze(text), weight)
+        other = analyzer.analyze(text)
+        if terms.isdisjoint(other):
+            continue  # nothing in common: not worth weighing
+        score = similarity(terms, other, weight)
         if score > best_score or (best is None and score == best_score):
             best, best_score = key, score
     return best

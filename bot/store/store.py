@@ -653,7 +653,8 @@ class Store:
 
         Newest first; only questions logged with a link.
         """
-        async with self._reader.execute(
+        # One trip to the reader's thread for all of them (a cursor's rows come one by one).
+        rows = await self._reader.execute_fetchall(
             """
             SELECT i.id, i.question, i.link, i.channel_id, i.user_id,
                    EXISTS (SELECT 1 FROM solved_posts s WHERE s.thread_id = i.channel_id)
@@ -664,8 +665,8 @@ class Store:
             ORDER BY i.id DESC LIMIT ?
             """,
             (scope, limit),
-        ) as cur:
-            return [AskedBefore(*row[:5], solved=bool(row[5])) async for row in cur]
+        )
+        return [AskedBefore(*row[:5], solved=bool(row[5])) for row in rows]
 
     async def hand_off_once(self, interaction_id: int) -> bool:
         """Note that the support role was called in for an answer; False if it was already."""
