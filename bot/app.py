@@ -20,11 +20,18 @@ from bot.errors import VerbatimError
 from bot.fetch import Fetcher
 from bot.library import Library
 from bot.render import MESSAGE_LIMIT, NO_MENTIONS, escape
+from bot.server_settings import ServerSettingsBook
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS: tuple[str, ...] = ("bot.cogs.ask", "bot.cogs.docs", "bot.cogs.review")
+EXTENSIONS: tuple[str, ...] = (
+    "bot.cogs.ask",
+    "bot.cogs.docs",
+    "bot.cogs.review",
+    "bot.cogs.settings",
+    "bot.cogs.forum",
+)
 GENERIC_ERROR = "Something went wrong on our side; it has been logged."
 COOLDOWN_MESSAGE = "You are asking quickly; try again in {seconds:.0f} s."
 
@@ -130,11 +137,15 @@ class Verbatim(commands.Bot):
         self.cooldown = Cooldown(
             settings.discord.cooldown_questions, settings.discord.cooldown_seconds
         )
+        # Each server's own settings over the config file's (question channels, support role,
+        # cooldown, answer threshold), changed with /settings.
+        self.server_settings = ServerSettingsBook(store, settings)
         self.extensions_to_load = tuple(extensions)
         self._retention: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
         """Load every extension (logging each failure) and sync to development guilds."""
+        await self.server_settings.load()
         for extension in self.extensions_to_load:
             try:
                 await self.load_extension(extension)

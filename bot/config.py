@@ -95,6 +95,10 @@ class DiscordSettings:
     message_content_intent: bool = False
     cooldown_seconds: float = 10.0
     cooldown_questions: int = 3
+    # The role mentioned when the documents fall short in a question channel or forum post.
+    support_role: int | None = None
+    # Whether marking a forum post solved also archives it (/solved can say otherwise).
+    archive_solved: bool = False
 
 
 @dataclass(frozen=True)
@@ -183,6 +187,12 @@ def _coerce(key: str, hint: Any, value: Any) -> Any:
             if isinstance(value, bool):
                 raise ValueError(value)
             return float(value)
+        if text == "int | None":
+            if value in ("", None):
+                return None
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return int(value)
         if "tuple[int" in text:
             if not isinstance(value, list):
                 raise ValueError(value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Hashable
 
 
 class Cooldown:
@@ -16,25 +17,35 @@ class Cooldown:
     def __init__(self, questions: int, seconds: float) -> None:
         self.questions = questions
         self.seconds = seconds
-        self._asked: dict[int, deque[float]] = {}
+        self._asked: dict[Hashable, deque[float]] = {}
 
-    def retry_after(self, user_id: int) -> float:
-        """Seconds until the user may ask again; 0 means now, and counts this question."""
-        if self.seconds <= 0:
+    def retry_after(
+        self, user: Hashable, *, questions: int | None = None, seconds: float | None = None
+    ) -> float:
+        """Seconds until the user may ask again; 0 means now, and counts this question.
+
+        `user` is any key (the bot uses server and user); `questions` and `seconds` replace the
+        default limits for this call (a server's own cooldown).
+        """
+        questions = self.questions if questions is None else questions
+        seconds = self.seconds if seconds is None else seconds
+        if seconds <= 0:
             return 0.0
         now = time.monotonic()
         self._forget_idle(now)
-        asked = self._asked.setdefault(user_id, deque())
-        while asked and now - asked[0] >= self.seconds:
+        asked = self._asked.setdefault(user, deque())
+        while asked and now - asked[0] >= seconds:
             asked.popleft()
-        if len(asked) >= self.questions:
-            return max(self.seconds - (now - asked[0]), 0.001)
+        if len(asked) >= questions:
+            return max(seconds - (now - asked[-questions]), 0.001)
         asked.append(now)
         return 0.0
 
     def _forget_idle(self, now: float) -> None:
-        # Keep memory bounded by the number of users active in the last window.
+        # Keep memory bounded by the number of users active in the last window (the longest
+        # window a server can set is an hour).
         if len(self._asked) < 1024:
             return
-        for user_id in [u for u, a in self._asked.items() if not a or now - a[-1] >= self.seconds]:
-            del self._asked[user_id]
+        longest = max(self.seconds, 3600.0)
+        for user in [u for u, a in self._asked.items() if not a or now - a[-1] >= longest]:
+            del self._asked[user]

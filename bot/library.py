@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
 import gc
 import hashlib
 import hmac
@@ -25,6 +27,7 @@ from bot.config import PrivacySettings, RetrievalSettings
 from bot.errors import DocumentRejectedError, DuplicateDocumentError, InvalidQuestionError
 from bot.store import (
     GLOBAL_SCOPE,
+    AskedBefore,
     LoggedAnswer,
     NewDocument,
     Store,
@@ -43,8 +46,10 @@ from retrieval import (
     split_sentences,
 )
 from retrieval.extract import SUPPORTED_SUFFIXES
+from retrieval.followup import answer_follow_up, needs_context
 from retrieval.postings import Postings, Segment
 from retrieval.reader import Reader
+from retrieval.similar import most_similar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -64,6 +69,8 @@ _SEGMENT_INLINE_ROWS = 5_000
 # Questions asked together, or while others are being answered, are answered together, this
 # many at most per hand-off to the answering thread (a batch takes a few milliseconds).
 _ANSWER_BATCH = 16
+# "Asked before" compares a question with this many of the server's latest answered ones.
+_ASKED_BEFORE_LOOKBACK = 1000
 # More segments than this in a scope (or a quarter of its rows removed) starts a merge.
 _MAX_SEGMENTS = 8
 # The same during a bulk add (merges_deferred): each merge then takes many documents at once.
@@ -78,6 +85,10 @@ class AskResult:
     interaction_id: int
     latency_ms: float
 
+
+# A question for the answering thread: the question, its index, top_k, min_confidence and the
+# earlier question a follow-up leans on (None: none).
+_Asked = tuple[str, SentenceIndex, int, float, str | None]
 
 # Text -> its sentences and each sentence's terms (see prepare_document).
 SplitAndAnalyze = Callable[[str], tuple[list[str], list[list[str]]]]
@@ -219,12 +230,28 @@ class Library:
         channel_id: str | None = None,
         user_id: str | None = None,
         top_k: int | None = None,
+        min_confidence: float | None = None,
+        earlier: str | None = None,
+        link: str | None = None,
     ) -> AskResult:
-        """Answer a question from the scope's and the global documents, and log it."""
+        """Answer a question from the scope's and the global documents, and log it.
+
+        `min_confidence` replaces retrieval.min_confidence for this question (a server's own).
+        `earlier`: the question that started the conversation (a thread's first question); a
+        follow-up that is short or leans on it is ranked with it (retrieval.followup). `link`:
+        where the question can be seen, logged for "asked before" (see asked_before).
+        """
         started = time.perf_counter()
         question = self.check_question(question)
         index = await self.index(scope)
-        answer = await self._answering.submit((question, index, top_k or self.settings.top_k))
+        threshold = self.settings.min_confidence if min_confidence is None else min_confidence
+        if earlier is not None and (
+            earlier.strip() == question or not needs_context(question, self.analyzer)
+        ):
+            earlier = None
+        answer = await self._answering.submit(
+            (question, index, top_k or self.settings.top_k, threshold, earlier)
+        )
         latency_ms = (time.perf_counter() - started) * 1000
         interaction_id = await self.store.log_interaction(
             scope=scope,
@@ -233,6 +260,7 @@ class Library:
             latency_ms=latency_ms,
             channel_id=channel_id,
             user_id=await self.user_key(user_id),
+            link=link,
             answers=[
                 LoggedAnswer(h.sentence.id, h.sentence.document.id, h.sentence.position, h.score)
                 for h in answer.hits
@@ -240,30 +268,77 @@ class Library:
         )
         return AskResult(answer, interaction_id, latency_ms)
 
-    async def _answer_in_thread(
-        self, asks: list[tuple[str, SentenceIndex, int]]
-    ) -> list[Answer | Exception]:
+    async def asked_before(
+        self,
+        scope: int,
+        question: str,
+        *,
+        not_id: int,
+        asker: str | None,
+        answered: bool,
+        not_in: str | None = None,
+    ) -> AskedBefore | None:
+        """An earlier question of this server that closely matches this one, with its link.
+
+        Among the server's latest answered questions (and those of posts marked solved), by
+        the analyzer and IDF the ranking uses (retrieval.similar); never another server's, and
+        none in DMs, whose global scope every user shares. Left out: this question's log row
+        (`not_id`), the asker's own questions, a channel's (`not_in`: the thread asked in),
+        and, when the documents did not answer this one (`answered`), all but solved posts.
+        """
+        if scope == GLOBAL_SCOPE:
+            return None
+        asker = await self.user_key(asker)
+        candidates = [
+            each
+            for each in await self.store.asked_before(scope, limit=_ASKED_BEFORE_LOOKBACK)
+            if each.id != not_id
+            and (asker is None or each.user_id != asker)
+            and (not_in is None or each.channel_id != not_in)
+            and (answered or each.solved)
+        ]
+        if not candidates:
+            return None
+        index = await self.index(scope)
+        # Each term's IDF once per lookup: the same few terms recur across the questions.
+        idf = functools.lru_cache(maxsize=None)(index.idf)
+        return await asyncio.to_thread(
+            most_similar,
+            question,
+            [(each, each.question) for each in candidates],
+            self.analyzer,
+            idf,
+        )
+
+    async def _answer_in_thread(self, asks: list[_Asked]) -> list[Answer | Exception]:
         return await asyncio.to_thread(self._answer_all, asks)
 
-    def _answer_all(self, asks: list[tuple[str, SentenceIndex, int]]) -> list[Answer | Exception]:
+    def _answer_all(self, asks: list[_Asked]) -> list[Answer | Exception]:
         """Each question's answer from its index (or what it raised), in one thread."""
         settings = self.settings
         answers: list[Answer | Exception] = []
-        for question, index, top_k in asks:
+        for question, index, top_k, min_confidence, earlier in asks:
+            # A server's own threshold (/settings threshold) is the reader's answer_at too.
+            decision = dataclasses.replace(
+                self._decision,
+                answer_at=min_confidence,
+                closest_at=min(self._decision.closest_at, min_confidence),
+            )
+            options = {
+                "top_k": top_k,
+                "min_confidence": min_confidence,
+                "context": settings.context,
+                "weights": self._weights,
+                "reader": self.reader,
+                "decision": decision,
+            }
             try:
-                answers.append(
-                    answer_question(
-                        question,
-                        index,
-                        self.analyzer,
-                        top_k=top_k,
-                        min_confidence=settings.min_confidence,
-                        context=settings.context,
-                        weights=self._weights,
-                        reader=self.reader,
-                        decision=self._decision,
+                if earlier is None:
+                    answers.append(answer_question(question, index, self.analyzer, **options))
+                else:
+                    answers.append(
+                        answer_follow_up(question, earlier, index, self.analyzer, **options)
                     )
-                )
             except Exception as error:  # raised to that question's asker
                 answers.append(error)
         return answers

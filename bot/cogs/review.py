@@ -80,13 +80,15 @@ class Review(
         interaction: discord.Interaction[Verbatim],
         days: app_commands.Range[int, 1, 3650] = 30,
     ) -> None:
-        """Questions, the share answered, and 👍/👎 counts over a period."""
+        """Questions, the share answered, 👍/👎 counts and solved posts over a period."""
         counts = await self.bot.store.stats(server_scope(interaction), since=since(days))
         await tell(
             interaction,
             f"**Last {days} days**: {counts.questions} questions, {counts.answered} answered "
             f"({counts.answered_rate:.0%}); "
-            f"feedback 👍 {counts.thumbs_up} 👎 {counts.thumbs_down}.",
+            f"feedback 👍 {counts.thumbs_up} 👎 {counts.thumbs_down}; "
+            f"{counted(counts.helpful, 'helpful answer')} (a 👍 or a solved post); "
+            f"{counted(counts.solved, 'forum post')} marked solved.",
         )
 
     @app_commands.command(name="export")

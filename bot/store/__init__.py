@@ -2,9 +2,11 @@
 
 from bot.store.store import (
     GLOBAL_SCOPE,
+    AskedBefore,
     InteractionRecord,
     LoggedAnswer,
     NewDocument,
+    SettingChange,
     Stats,
     Store,
     StoredDocument,
@@ -13,9 +15,11 @@ from bot.store.store import (
 
 __all__ = [
     "GLOBAL_SCOPE",
+    "AskedBefore",
     "InteractionRecord",
     "LoggedAnswer",
     "NewDocument",
+    "SettingChange",
     "Stats",
     "Store",
     "StoredDocument",

@@ -41,10 +41,10 @@ _INSERT_SENTENCES = """
 """
 # Documents per multi-row statement in add_documents (nine values each, under SQLite's 32,766).
 _DOCUMENTS_PER_STATEMENT = 500
-# Log rows written together at most (nine values each, well under SQLite's 32,766 variables).
+# Log rows written together at most (ten values each, well under SQLite's 32,766 variables).
 _LOG_BATCH = 200
-# asked_at, scope, channel_id, user_id, via, question, answered, answers, latency_ms
-_InteractionRow = tuple[str, int, str | None, str | None, str, str, bool, str, float]
+# asked_at, scope, channel_id, user_id, via, question, answered, answers, latency_ms, link
+_InteractionRow = tuple[str, int, str | None, str | None, str, str, bool, str, float, str | None]
 _INTERACTION_COLUMNS = """
     i.id, i.asked_at, i.scope, i.channel_id, i.user_id, i.via, i.question, i.answered,
     i.answers, i.latency_ms,
@@ -136,11 +136,38 @@ class Stats:
     answered: int
     thumbs_up: int
     thumbs_down: int
+    # Answers with a 👍 or credited by a solved forum post; forum posts marked solved.
+    helpful: int = 0
+    solved: int = 0
 
     @property
     def answered_rate(self) -> float:
         """The share of questions that got an answer."""
         return self.answered / self.questions if self.questions else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class AskedBefore:
+    """A question asked and answered before, with where it can be seen."""
+
+    id: int
+    question: str
+    link: str
+    channel_id: str | None
+    user_id: str | None
+    # Asked in a forum post since marked solved (people answered it, if not the documents).
+    solved: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SettingChange:
+    """One change a moderator made to a server's settings (value None: back to the default)."""
+
+    scope: int
+    key: str
+    value: str | None  # JSON
+    changed_by: str
+    changed_at: str
 
 
 class Store:
@@ -225,6 +252,45 @@ class Store:
         async with self._reader.execute("SELECT MAX(version) FROM schema_migrations") as cur:
             row = await cur.fetchone()
         return int(row[0] or 0) if row else 0
+
+    # -- server settings ------------------------------------------------------------------
+
+    async def server_settings(self) -> list[tuple[int, str, str]]:
+        """Every server's own settings: (scope, key, JSON value)."""
+        async with self._reader.execute(
+            "SELECT scope, key, value FROM server_settings ORDER BY scope, key"
+        ) as cur:
+            return [(int(row[0]), str(row[1]), str(row[2])) async for row in cur]
+
+    async def change_server_setting(
+        self, scope: int, key: str, value: str | None, changed_by: str
+    ) -> None:
+        """Set (JSON `value`) or clear (None) a server's setting, and log who did it, at once."""
+        async with self._transaction() as db:
+            if value is None:
+                await db.execute(
+                    "DELETE FROM server_settings WHERE scope = ? AND key = ?", (scope, key)
+                )
+            else:
+                await db.execute(
+                    "INSERT INTO server_settings (scope, key, value) VALUES (?, ?, ?) "
+                    "ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value",
+                    (scope, key, value),
+                )
+            await db.execute(
+                "INSERT INTO settings_changes (scope, key, value, changed_by, changed_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (scope, key, value, changed_by, utc_now()),
+            )
+
+    async def setting_changes(self, scope: int, limit: int = 10) -> list[SettingChange]:
+        """A server's latest settings changes, newest first."""
+        async with self._reader.execute(
+            "SELECT scope, key, value, changed_by, changed_at FROM settings_changes "
+            "WHERE scope = ? ORDER BY id DESC LIMIT ?",
+            (scope, limit),
+        ) as cur:
+            return [SettingChange(*row) async for row in cur]
 
     # -- documents ----------------------------------------------------------------------
 
@@ -497,8 +563,11 @@ class Store:
         latency_ms: float,
         channel_id: str | None = None,
         user_id: str | None = None,
+        link: str | None = None,
     ) -> int:
         """Record a question and what was answered; returns the interaction id.
+
+        `link`: where the question can be seen (a message's or forum post's jump URL).
 
         Questions logged while an earlier one is being written are written together, in one
         INSERT (its own transaction, committed before any of them returns).
@@ -524,6 +593,7 @@ class Store:
             bool(answers),
             payload,
             latency_ms,
+            link,
         )
         return await self._logging.submit(row)
 
@@ -534,18 +604,28 @@ class Store:
         thread. Its rows are inserted in order, and AUTOINCREMENT gives each a larger id than
         the last, so the returned ids sorted are the rows' ids in order.
         """
-        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows))
+        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows))
         async with self._write_lock:
             returned = await self._writer.execute_fetchall(
                 f"""
                 INSERT INTO interactions (asked_at, scope, channel_id, user_id, via, question,
-                                          answered, answers, latency_ms)
+                                          answered, answers, latency_ms, link)
                 VALUES {values}
                 RETURNING id
                 """,
                 [value for row in rows for value in row],
             )
         return sorted(row[0] for row in returned)
+
+    async def first_question(self, scope: int, channel_id: str) -> str | None:
+        """The first question logged in a channel or thread of the scope, or None."""
+        async with self._reader.execute(
+            "SELECT question FROM interactions WHERE scope = ? AND channel_id = ? "
+            "ORDER BY id LIMIT 1",
+            (scope, channel_id),
+        ) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else None
 
     async def record_feedback(self, interaction_id: int, user_id: str, value: int) -> bool:
         """Record (or change) one user's 👍 (1) or 👎 (-1); False if the interaction is gone."""
@@ -566,6 +646,74 @@ class Store:
                 (interaction_id, user_id, value, utc_now()),
             )
         return True
+
+    async def set_link(self, interaction_id: int, link: str) -> None:
+        """Where a logged question can be seen, once known (the reply to a slash command)."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE interactions SET link = ? WHERE id = ?", (link, interaction_id)
+            )
+
+    async def asked_before(self, scope: int, *, limit: int) -> list[AskedBefore]:
+        """The scope's latest linkable questions that were answered (or asked in a solved post).
+
+        Newest first; only questions logged with a link.
+        """
+        # One trip to the reader's thread for all of them (a cursor's rows come one by one).
+        rows = await self._reader.execute_fetchall(
+            """
+            SELECT i.id, i.question, i.link, i.channel_id, i.user_id,
+                   EXISTS (SELECT 1 FROM solved_posts s WHERE s.thread_id = i.channel_id)
+            FROM interactions i
+            WHERE i.scope = ? AND i.link IS NOT NULL AND (
+                i.answered = 1
+                OR EXISTS (SELECT 1 FROM solved_posts s WHERE s.thread_id = i.channel_id))
+            ORDER BY i.id DESC LIMIT ?
+            """,
+            (scope, limit),
+        )
+        return [AskedBefore(*row[:5], solved=bool(row[5])) for row in rows]
+
+    async def hand_off_once(self, interaction_id: int) -> bool:
+        """Note that the support role was called in for an answer; False if it was already."""
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "INSERT INTO hand_offs (interaction_id, called_at) "
+                "SELECT id, ? FROM interactions WHERE id = ? "
+                "ON CONFLICT (interaction_id) DO NOTHING",
+                (utc_now(), interaction_id),
+            )
+        return cursor.rowcount == 1
+
+    async def post_answer(self, scope: int, channel_id: str) -> int | None:
+        """The first answer the bot gave in a thread (a forum post), as its log row id."""
+        async with self._reader.execute(
+            "SELECT id FROM interactions WHERE scope = ? AND channel_id = ? AND answered = 1 "
+            "ORDER BY id LIMIT 1",
+            (scope, channel_id),
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else None
+
+    async def mark_solved(
+        self, thread_id: str, scope: int, interaction_id: int | None, solved_by: str
+    ) -> bool:
+        """Log a forum post as solved, crediting an answer (or none); False if it already was."""
+        async with self._transaction() as db:
+            if interaction_id is not None:
+                # Only an answer of this server, and one still in the log, is credited.
+                async with db.execute(
+                    "SELECT 1 FROM interactions WHERE id = ? AND scope = ?",
+                    (interaction_id, scope),
+                ) as cur:
+                    if await cur.fetchone() is None:
+                        interaction_id = None
+            cursor = await db.execute(
+                "INSERT INTO solved_posts (thread_id, scope, interaction_id, solved_by, solved_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (thread_id) DO NOTHING",
+                (thread_id, scope, interaction_id, solved_by, utc_now()),
+            )
+        return cursor.rowcount == 1
 
     async def get_interaction(self, interaction_id: int) -> InteractionRecord | None:
         """One logged interaction, or None."""
@@ -624,7 +772,24 @@ class Store:
         ) as cur:
             row = await cur.fetchone()
         assert row is not None
-        return Stats(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+        # Helpful: answers with a 👍, or that a solved post credits (asked in the period).
+        solved = [
+            c for c, v in (("s.scope = ?", scope), ("s.solved_at >= ?", since)) if v is not None
+        ]
+        solved_where = " AND ".join(solved) or "1"
+        async with self._reader.execute(
+            f"""
+            SELECT (SELECT COUNT(*) FROM interactions i WHERE {where} AND i.answered = 1 AND (
+                        EXISTS (SELECT 1 FROM feedback f
+                                WHERE f.interaction_id = i.id AND f.value = 1)
+                        OR EXISTS (SELECT 1 FROM solved_posts s WHERE s.interaction_id = i.id))),
+                   (SELECT COUNT(*) FROM solved_posts s WHERE {solved_where})
+            """,
+            (*params, *[v for v in (scope, since) if v is not None]),
+        ) as cur:
+            more = await cur.fetchone()
+        assert more is not None
+        return Stats(int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(more[0]), int(more[1]))
 
     async def forget_user(self, scope: int | None, user_id: str) -> int:
         """Delete a user's logged questions (and feedback); returns how many were removed."""
@@ -638,6 +803,12 @@ class Store:
                 f"(SELECT i.id FROM interactions AS i WHERE {in_scope})",
                 (user_id, *params),
             )
+            # Who marked posts solved here is theirs too (the credited answers stay counted).
+            await db.execute(
+                "DELETE FROM solved_posts AS s WHERE solved_by = ? AND "
+                f"{in_scope.replace('i.', 's.')}",
+                (user_id, *params),
+            )
             cursor = await db.execute(
                 f"DELETE FROM interactions AS i WHERE {' AND '.join(clauses)}", (*params, user_id)
             )
@@ -648,6 +819,7 @@ class Store:
     async def purge_log_before(self, cutoff: str) -> int:
         """Delete log rows older than the cutoff (the retention period); returns the count."""
         async with self._transaction() as db:
+            await db.execute("DELETE FROM solved_posts WHERE solved_at < ?", (cutoff,))
             cursor = await db.execute("DELETE FROM interactions WHERE asked_at < ?", (cutoff,))
         if cursor.rowcount:
             await self._give_back_space()

@@ -73,3 +73,19 @@ def test_cooldown_counts_questions_per_user_in_a_window(monkeypatch):
     now[0] = 110.0
     assert cooldown.retry_after(1) == 0
     assert Cooldown(questions=1, seconds=0).retry_after(1) == 0  # 0 s turns it off
+
+
+def test_cooldown_limits_can_be_given_per_call(monkeypatch):
+    # A server's own cooldown replaces the default for its members; keys can be any value.
+    now = [100.0]
+    monkeypatch.setattr("time.monotonic", lambda: now[0])
+    cooldown = Cooldown(questions=3, seconds=10)
+    assert cooldown.retry_after((7, 1), questions=1, seconds=60) == 0
+    assert cooldown.retry_after((7, 1), questions=1, seconds=60) == pytest.approx(60)
+    assert cooldown.retry_after((8, 1)) == 0  # the same user in another server
+    # Lowered while four questions are in the window: the second-newest must age out first.
+    for second in (1.0, 2.0, 3.0, 4.0):
+        now[0] = 200.0 + second
+        assert cooldown.retry_after("u", questions=5, seconds=10) == 0
+    assert cooldown.retry_after("u", questions=2, seconds=10) == pytest.approx(9)
+    assert cooldown.retry_after("u", questions=2, seconds=0) == 0  # 0 s turns it off

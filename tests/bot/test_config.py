@@ -34,6 +34,8 @@ def test_environment_overrides_the_database(tmp_path):
         ("[nope]\n", "[nope]"),
         ("[retrieval]\nk1 = 'high'\n", "retrieval.k1"),
         ("not toml =", "not valid TOML"),
+        ("[discord]\nsupport_role = 'admins'\n", "discord.support_role"),
+        ("[discord]\nsupport_role = true\n", "discord.support_role"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path, text, message):
@@ -41,3 +43,10 @@ def test_bad_config_names_the_key(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         load_settings(path, environ={})
+
+
+def test_the_support_role_is_a_role_id_or_unset(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text("[discord]\nsupport_role = 1234567890\n")
+    assert load_settings(path, environ={}).discord.support_role == 1234567890
+    assert Settings().discord.support_role is None

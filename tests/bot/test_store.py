@@ -115,6 +115,67 @@ async def test_log_and_feedback(store):
     assert await store.stats(5) == type(stats)(0, 0, 0, 0)
 
 
+async def log(store: Store, scope: int, *, answered: bool = True, user: str = "20") -> int:
+    answers = [LoggedAnswer(sentence_id=1, document_id=1, position=1, score=2.0)]
+    return await store.log_interaction(
+        scope=scope,
+        via="forum",
+        question="why?",
+        latency_ms=1.0,
+        answers=answers if answered else [],
+        channel_id="777",
+        user_id=user,
+    )
+
+
+async def test_solved_posts_are_logged_once_and_credit_their_own_servers_answers(store):
+    answer = await log(store, 1)
+    elsewhere = await log(store, 2)
+    assert await store.post_answer(1, "777") == answer
+    assert await store.post_answer(3, "777") is None
+
+    assert await store.mark_solved("777", 1, answer, "20")
+    assert not await store.mark_solved("777", 1, answer, "21")  # once per post
+    # Another server's answer id is never credited, but the post counts as solved.
+    assert await store.mark_solved("888", 1, elsewhere, "20")
+    stats = await store.stats(1)
+    assert (stats.helpful, stats.solved) == (1, 2)
+    assert (await store.stats(2)).helpful == 0
+
+
+async def test_forgetting_a_user_forgets_the_posts_they_marked_solved(store):
+    answer = await log(store, 1, user="asker")
+    await store.mark_solved("777", 1, answer, "marker")
+    await store.mark_solved("778", 2, None, "marker")
+
+    await store.forget_user(1, "marker")
+
+    assert (await store.stats(1)).solved == 0
+    assert (await store.stats(2)).solved == 1  # another server's are not touched here
+    await store.forget_user(None, "asker")  # the answer goes; a solved post would stay
+    assert (await store.stats(1)).helpful == 0
+
+
+async def test_a_hand_off_is_noted_once_per_answer(store):
+    answer = await log(store, 1)
+    assert await store.hand_off_once(answer)
+    assert not await store.hand_off_once(answer)
+    assert not await store.hand_off_once(answer + 100)  # no such answer
+
+
+async def test_server_settings_and_their_changes(store):
+    await store.change_server_setting(1, "support_role", "42", "mod")
+    await store.change_server_setting(1, "support_role", None, "other-mod")
+    await store.change_server_setting(2, "min_confidence", "0.5", "mod")
+
+    assert await store.server_settings() == [(2, "min_confidence", "0.5")]
+    changes = await store.setting_changes(1)
+    assert [(c.key, c.value, c.changed_by) for c in changes] == [
+        ("support_role", None, "other-mod"),
+        ("support_role", "42", "mod"),
+    ]
+
+
 async def test_questions_logged_at_once_each_get_their_own_row(store):
     questions = [f"question {n}?" for n in range(40)]
     ids = await asyncio.gather(

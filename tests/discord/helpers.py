@@ -46,6 +46,37 @@ def assert_never_pings(env: simcord.Env) -> None:
         assert len(payload["content"]) <= MESSAGE_LIMIT
 
 
+def role_pings(env: simcord.Env, role_id: int) -> list[str]:
+    """The messages the bot sent that may ping `role_id` (their text), checking on the wire that
+    every message allowed no mention at all, or exactly that role and nothing else: no
+    @everyone, no users, no other role, no ping of the replied-to author; and that the role
+    is mentioned once in such a message."""
+    pinging = []
+    requests = message_requests(env)
+    assert requests, "the bot sent no messages"
+    for entry in requests:
+        payload = entry.json.get("data", entry.json)
+        if "content" not in payload:
+            continue
+        allowed = payload.get("allowed_mentions")
+        assert allowed is not None, f"{entry.method} {entry.path} sent no allowed_mentions"
+        assert allowed.get("parse") == [], allowed
+        assert not allowed.get("users") and not allowed.get("replied_user"), allowed
+        roles = allowed.get("roles") or []
+        if roles:
+            assert [str(role) for role in roles] == [str(role_id)], allowed
+            assert payload["content"].count(f"<@&{role_id}>") == 1, payload["content"]
+            pinging.append(payload["content"])
+        assert len(payload["content"]) <= MESSAGE_LIMIT
+    return pinging
+
+
+def pinged_roles(env: simcord.Env, channel: simcord.ChannelHandle) -> list[list[int]]:
+    """The roles simcord's model of Discord says each message of a channel actually pinged."""
+    stored = env.backend.messages[channel.id]
+    return [list(stored[message.id].ping_role_ids) for message in channel.history()]
+
+
 def callback_types(env: simcord.Env) -> list[int]:
     """The interaction response types the bot sent, in order (5 is "deferred, thinking")."""
     return [
@@ -60,3 +91,58 @@ def sentence_number(content: str) -> int:
     match = re.search(r"sentence (\d+)", content)
     assert match, content
     return int(match.group(1))
+
+
+async def open_post(
+    env: simcord.Env,
+    forum: simcord.ChannelHandle,
+    author: simcord.MemberActor,
+    title: str,
+    content: str,
+    *,
+    tags: tuple[int, ...] = (),
+    first_message_event: bool = True,
+) -> simcord.ChannelHandle:
+    """A member opens a post in a forum, as Discord delivers it: THREAD_CREATE for the post's
+    thread, then MESSAGE_CREATE for its first message, whose id is the thread's id.
+
+    simcord's actors cannot open forum posts, so this drives its backend the way its own
+    bot-side forum route does (minus the rule that only the bot may author the first message).
+    `first_message_event=False`: the MESSAGE_CREATE never reaches the bot (only the thread).
+    """
+    backend = env.backend
+    thread = backend.create_thread(forum.id, title, author.id, applied_tags=tags, broadcast=False)
+    starter = backend.prepare_message(thread.id, author.id, content)
+    starter.id = thread.id
+    backend.commit_message(starter, broadcast=False)
+    backend.announce_thread_create(thread)
+    if first_message_event:
+        backend.announce_message_create(starter)
+    await env.settle()
+    return simcord.ChannelHandle(env, forum.guild, thread)
+
+
+async def open_thread(
+    env: simcord.Env, channel: simcord.ChannelHandle, author: simcord.MemberActor, name: str
+) -> simcord.ChannelHandle:
+    """A member starts a public thread (type 11) in a text channel: THREAD_CREATE, as Discord."""
+    thread = env.backend.create_thread(channel.id, name, author.id)
+    await env.settle()
+    return simcord.ChannelHandle(env, channel.guild, thread)
+
+
+async def give_tags(env: simcord.Env, forum: simcord.ChannelHandle, *names: str) -> dict[str, int]:
+    """Give a forum its available tags (CHANNEL_UPDATE, as when an admin edits the forum)."""
+    tags = [
+        {
+            "id": str(env.backend.snowflake()),
+            "name": name,
+            "moderated": False,
+            "emoji_id": None,
+            "emoji_name": None,
+        }
+        for name in names
+    ]
+    env.backend.edit_channel(forum.id, {"available_tags": tags})
+    await env.settle()
+    return {tag["name"]: int(tag["id"]) for tag in tags}

@@ -49,7 +49,7 @@ async def test_commands_are_synced_to_development_guilds_at_start_and_nowhere_el
         assert env.errors_since(0) == ()
 
 
-@pytest.mark.parametrize("group", ["docs", "qa"])
+@pytest.mark.parametrize("group", ["docs", "qa", "settings"])
 async def test_moderator_groups_are_hidden_from_members_and_unavailable_in_dms(world, group):
     # Only hints (server admins can change them; the cogs check in code), but they must be set.
     synced = world.commands[group]

@@ -49,7 +49,8 @@ async def test_stats_count_questions_answers_and_feedback(world, server):
 
     assert stats.ephemeral
     assert stats.response.content == (
-        "**Last 7 days**: 4 questions, 3 answered (75%); feedback 👍 2 👎 1."
+        "**Last 7 days**: 4 questions, 3 answered (75%); feedback 👍 2 👎 1; "
+        "1 helpful answer (a 👍 or a solved post); 0 forum posts marked solved."
     )
 
 

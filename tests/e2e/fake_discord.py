@@ -1,14 +1,16 @@
 """A small fake Discord on 127.0.0.1: the REST routes and the v10 JSON gateway discord.py uses.
 
 It runs in the test's event loop (aiohttp), on a free port, and plays one application with one
-bot user in one server with one text channel. What it speaks, and how it follows Discord:
+bot user in one server with one text channel, one forum channel (type 15, with a "Solved" tag)
+and a mentionable support role. What it speaks, and how it follows Discord:
 
 - REST under `/api/v10`: log-in (`GET /users/@me`, `GET /oauth2/applications/@me`), the gateway
   (`GET /gateway`, `GET /gateway/bot`), messages (`POST /channels/{id}/messages`, JSON or
   multipart with `payload_json`), reactions, application commands (`PUT`/`GET`, global and per
   server), interaction callbacks (`?with_response=1`) and webhook follow-ups. Bot routes check
   `Authorization: Bot <token>`; interaction routes check the interaction token, as Discord does.
-  Every request is recorded; unknown routes answer Discord's 404 and are recorded too.
+  Threads too: editing one (tags, archiving), joining it, reading one of its messages. Every
+  request is recorded; unknown routes answer Discord's 404 and are recorded too.
 - The gateway at `/` (and the session's `resume_gateway_url` at `/resume`): v10, JSON, with or
   without `compress=zlib-stream` (one zlib context per connection, every message ending in
   Z_SYNC_FLUSH, as discord.py expects). HELLO, heartbeats ACKed, IDENTIFY -> READY and
@@ -17,7 +19,8 @@ bot user in one server with one text channel. What it speaks, and how it follows
 
 The test drives it: `dispatch` pushes an event, `drop` cuts the connection, `wait_for_request`
 and `wait_for_frame` wait (bounded) for what the bot does, `message` and `slash_command` build
-realistic MESSAGE_CREATE and INTERACTION_CREATE payloads.
+realistic MESSAGE_CREATE and INTERACTION_CREATE payloads, `forum_post` and `thread` the
+THREAD_CREATE of a forum post (whose first message has the thread's id) or of a thread (type 11).
 """
 
 from __future__ import annotations
@@ -200,6 +203,11 @@ class FakeDiscord:
         self.member_user = self.user("asker")
         self.guild_id = self.snowflake()
         self.channel_id = self.snowflake()
+        self.forum_id = self.snowflake()
+        self.solved_tag_id = self.snowflake()
+        self.bug_tag_id = self.snowflake()
+        self.support_role_id = self.snowflake()
+        self.threads: dict[str, dict[str, Any]] = {}  # every thread, by id
         self.requests: list[Request] = []
         self.frames: list[Frame] = []
         self.opens: list[Opened] = []
@@ -366,6 +374,70 @@ class FakeDiscord:
             "flags": 0,
         }
 
+    def forum(self) -> dict[str, Any]:
+        """The server's forum channel (type 15), with a "Solved" tag among its tags."""
+        tag = {"moderated": False, "emoji_id": None, "emoji_name": None}
+        return {
+            **self.channel(),
+            "id": self.forum_id,
+            "type": 15,
+            "name": "help",
+            "available_tags": [
+                {**tag, "id": self.solved_tag_id, "name": "Solved"},
+                {**tag, "id": self.bug_tag_id, "name": "Bug"},
+            ],
+            "default_reaction_emoji": None,
+            "default_sort_order": None,
+            "default_forum_layout": 0,
+            "default_thread_rate_limit_per_user": 0,
+        }
+
+    def thread_payload(
+        self, name: str, *, parent: str, owner: dict[str, Any], kind: int = 11
+    ) -> dict[str, Any]:
+        """A thread channel object (type 11, public), as THREAD_CREATE carries it."""
+        now = timestamp()
+        thread = {
+            "id": self.snowflake(),
+            "type": kind,
+            "guild_id": self.guild_id,
+            "parent_id": parent,
+            "owner_id": owner["id"],
+            "name": name,
+            "last_message_id": None,
+            "message_count": 0,
+            "member_count": 1,
+            "rate_limit_per_user": 0,
+            "flags": 0,
+            "applied_tags": [],
+            "total_message_sent": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": now,
+                "locked": False,
+                "create_timestamp": now,
+            },
+            "newly_created": True,
+        }
+        self.threads[thread["id"]] = thread
+        return thread
+
+    def thread(self, name: str, *, owner: dict[str, Any] | None = None) -> dict[str, Any]:
+        """THREAD_CREATE data of a public thread a member starts in the text channel."""
+        return self.thread_payload(name, parent=self.channel_id, owner=owner or self.member_user)
+
+    def forum_post(
+        self, title: str, content: str, *, author: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A member's new forum post: THREAD_CREATE data of its thread, then the MESSAGE_CREATE
+        data of its first message, whose id is the thread's id (as Discord sends them)."""
+        author = author or self.member_user
+        thread = self.thread_payload(title, parent=self.forum_id, owner=author)
+        starter = self.message(content, author=author, channel_id=thread["id"])
+        starter["id"] = thread["id"]
+        return thread, starter
+
     def guild(self) -> dict[str, Any]:
         """The GUILD_CREATE payload of the one server (the bot's member is in it)."""
         everyone = {
@@ -411,13 +483,13 @@ class FakeDiscord:
             "features": [],
             "emojis": [],
             "stickers": [],
-            "roles": [everyone],
+            "roles": [everyone, self.support_role()],
             "member_count": len(members),
             "large": False,
             "unavailable": False,
             "joined_at": timestamp(),
             "members": members,
-            "channels": [self.channel()],
+            "channels": [self.channel(), self.forum()],
             "threads": [],
             "presences": [],
             "voice_states": [],
@@ -427,15 +499,37 @@ class FakeDiscord:
             "premium_progress_bar_enabled": False,
         }
 
+    def support_role(self) -> dict[str, Any]:
+        """A mentionable role of people who help (the hand-off's role)."""
+        return {
+            "id": self.support_role_id,
+            "name": "Support",
+            "permissions": "0",
+            "position": 1,
+            "color": 0,
+            "hoist": False,
+            "managed": False,
+            "mentionable": True,
+            "icon": None,
+            "unicode_emoji": None,
+            "flags": 0,
+        }
+
     def message(
-        self, content: str, *, author: dict[str, Any] | None = None, mentions: tuple = ()
+        self,
+        content: str,
+        *,
+        author: dict[str, Any] | None = None,
+        mentions: tuple = (),
+        channel_id: str | None = None,
     ) -> dict[str, Any]:
-        """A MESSAGE_CREATE payload: `author` (the member by default) writes in the channel."""
+        """A MESSAGE_CREATE payload: `author` (the member by default) writes in the channel
+        (or in the thread `channel_id`)."""
         author = author or self.member_user
         return {
             "id": self.snowflake(),
             "type": MESSAGE_TYPE_DEFAULT,
-            "channel_id": self.channel_id,
+            "channel_id": channel_id or self.channel_id,
             "guild_id": self.guild_id,
             "author": author,
             "member": self.member(author, with_user=False),
@@ -472,11 +566,22 @@ class FakeDiscord:
     def button_click(
         self, message: dict[str, Any], custom_id: str, *, user: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        """An INTERACTION_CREATE payload for a click on a button of `message`."""
+        """An INTERACTION_CREATE payload for a click on a button of `message` (in its channel
+        or thread)."""
         data = {"custom_id": custom_id, "component_type": 2}
-        return {**self._interaction(3, data, user or self.member_user), "message": message}
+        channel = self.threads.get(message["channel_id"])
+        click = self._interaction(3, data, user or self.member_user, channel=channel)
+        return {**click, "message": message}
 
-    def _interaction(self, kind: int, data: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
+    def _interaction(
+        self,
+        kind: int,
+        data: dict[str, Any],
+        user: dict[str, Any],
+        *,
+        channel: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        channel = channel or self.channel()
         token = f"aW50ZXJhY3Rpb246{secrets.token_urlsafe(48)}"
         self.interactions[token] = interaction = {
             "id": self.snowflake(),
@@ -486,8 +591,8 @@ class FakeDiscord:
             "version": 1,
             "data": data,
             "guild_id": self.guild_id,
-            "channel_id": self.channel_id,
-            "channel": self.channel(),
+            "channel_id": channel["id"],
+            "channel": channel,
             "member": {**self.member(user), "permissions": str(MEMBER_PERMISSIONS)},
             "app_permissions": str(MEMBER_PERMISSIONS),
             "locale": "en-US",
@@ -636,6 +741,9 @@ class FakeDiscord:
             ("GET", r"/gateway", self._gateway_info),
             ("GET", r"/gateway/bot", self._gateway_info),
             ("POST", r"/channels/(?P<channel>\d+)/messages", self._create_message),
+            ("PATCH", r"/channels/(?P<channel>\d+)", self._edit_thread),
+            ("PUT", r"/channels/(?P<channel>\d+)/thread-members/@me", self._join_thread),
+            ("GET", r"/channels/(?P<channel>\d+)/messages/(?P<message>\d+)", self._get_message),
             (
                 "PUT",
                 r"/channels/(?P<channel>\d+)/messages/(?P<message>\d+)/reactions/[^/]+/@me",
@@ -673,13 +781,14 @@ class FakeDiscord:
         return web.Response(status=204, headers=self._rate_limit_headers(request))
 
     async def _create_message(self, request: Request, channel: str) -> web.Response:
-        if channel != self.channel_id:
+        if channel != self.channel_id and channel not in self.threads:
             return self._error(404, 10003, "Unknown Channel")
         invalid = self._invalid_message(request.json)
         if invalid:
             return invalid
         reference = request.json.get("message_reference")
         message = self._sent_message(request.json)
+        message["channel_id"] = channel
         if reference:
             message["type"] = MESSAGE_TYPE_REPLY
             # Ids come as strings or numbers (discord.py sends numbers); Discord answers strings.
@@ -694,6 +803,35 @@ class FakeDiscord:
         self.messages[message["id"]] = message
         self.sent.append(message)
         return self._json(message, request)
+
+    async def _join_thread(self, request: Request, channel: str) -> web.Response:
+        if channel not in self.threads:
+            return self._error(404, 10003, "Unknown Channel")
+        self.threads[channel]["member_count"] += 1
+        return await self._no_content(request)
+
+    async def _get_message(self, request: Request, channel: str, message: str) -> web.Response:
+        found = self.messages.get(message)
+        if found is None or found["channel_id"] != channel:
+            return self._error(404, 10008, "Unknown Message")
+        return self._json(found, request)
+
+    async def _edit_thread(self, request: Request, channel: str) -> web.Response:
+        """Tags and archiving of a thread, as the bot's Manage Threads permission allows."""
+        thread = self.threads.get(channel)
+        if thread is None:
+            return self._error(404, 10003, "Unknown Channel")
+        body = request.json or {}
+        if "applied_tags" in body:
+            known = {tag["id"] for tag in self.forum()["available_tags"]}
+            tags = [str(tag) for tag in body["applied_tags"]]
+            if thread["parent_id"] != self.forum_id or not set(tags) <= known or len(tags) > 5:
+                return self._error(400, 50035, "Invalid Form Body (applied_tags)")
+            thread["applied_tags"] = tags
+        for key in ("archived", "locked"):
+            if key in body:
+                thread["thread_metadata"][key] = bool(body[key])
+        return self._json(thread, request)
 
     async def _put_commands(
         self, request: Request, application: str, guild: str | None
@@ -789,6 +927,7 @@ class FakeDiscord:
             "nonce": data.get("nonce"),
         }
         if interaction is not None:
+            message["channel_id"] = interaction["channel_id"]
             command_type = interaction["data"].get("type")
             message["type"] = MESSAGE_TYPES_BY_COMMAND_TYPE.get(command_type, MESSAGE_TYPE_DEFAULT)
             message["webhook_id"] = self.application_id

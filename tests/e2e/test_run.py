@@ -57,11 +57,16 @@ class Verbatim:
 
 
 @asynccontextmanager
-async def verbatim_run(tmp_path: Path, discord: FakeDiscord) -> AsyncIterator[Verbatim]:
-    """Start `verbatim run --config ...` against the fake; kill it if the test did not stop it."""
+async def verbatim_run(
+    tmp_path: Path, discord: FakeDiscord, discord_config: str = ""
+) -> AsyncIterator[Verbatim]:
+    """Start `verbatim run --config ...` against the fake; kill it if the test did not stop it.
+
+    `discord_config`: more lines for the config file's [discord] table.
+    """
     config = tmp_path / "verbatim.toml"
     # Commands sync to a development server at start: that is the PUT the fake answers.
-    config.write_text(f"[discord]\ndev_guilds = [{discord.guild_id}]\n")
+    config.write_text(f"[discord]\ndev_guilds = [{discord.guild_id}]\n{discord_config}")
     environment = {
         key: value
         for key, value in os.environ.items()
@@ -157,7 +162,14 @@ async def test_verbatim_run_answers_resumes_and_stops_cleanly(tmp_path):
         synced = await discord.wait_for_request(
             "PUT", rf"/applications/{discord.application_id}/guilds/{discord.guild_id}/commands"
         )
-        assert sorted(c["name"] for c in synced.json) == ["Ask Verbatim", "ask", "docs", "qa"]
+        assert sorted(c["name"] for c in synced.json) == [
+            "Ask Verbatim",
+            "ask",
+            "docs",
+            "qa",
+            "settings",
+            "solved",
+        ]
         assert not any(
             r.path == f"/applications/{discord.application_id}/commands" for r in discord.requests
         )
