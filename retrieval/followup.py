@@ -67,10 +67,9 @@ def answer_follow_up(
     hits = tuple(hit for hit in combined.hits if adds(hit))[:top_k]
     closest = tuple(hit for hit in combined.closest if adds(hit))[:top_k]
     # Answered only if an answering sentence holds the follow-up's own words.
-    if hits:
-        outcome = Outcome.ANSWERED
-    else:
-        outcome = Outcome.NOT_SURE if closest else Outcome.NOT_FOUND
+    outcome = (
+        Outcome.ANSWERED if hits else Outcome.NOT_SURE if closest else Outcome.NOT_FOUND
+    )
     return dataclasses.replace(
         combined, question=question, hits=hits, closest=closest, outcome=outcome
     )
