@@ -423,9 +423,13 @@ class Variant:
 
 
 def default_variants() -> list[Variant]:
-    """Today's shipped ranking, and plain BM25 as a floor."""
+    """The shipped ranking with the reader, the words-only ranking before it, and plain BM25."""
     return [
-        Variant("Verbatim (shipped)"),
+        Variant("Verbatim (shipped: with the reader)"),
+        Variant(
+            "Verbatim, words only (before the reader)",
+            retrieval=RetrievalSettings(reader=False, min_confidence=0.3, closest_confidence=0.0),
+        ),
         Variant("plain BM25 (never declines)", plain_bm25_answerer),
     ]
 

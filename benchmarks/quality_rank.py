@@ -10,14 +10,17 @@ import numpy as np
 from rank_bm25 import BM25Okapi
 
 from retrieval.analyzer import Analyzer
-from retrieval.answer import confidence_of, question_weights
+from retrieval.answer import Decision, confidence_of, question_weights
 from retrieval.index import SentenceIndex
+from retrieval.reader import Reader
 from retrieval.rerank import Question, RerankWeights, rerank, with_followers
 from retrieval.types import DocumentRef, Sentence
 
 _WORD = re.compile(r"\w+")
 # Added to the BM25 score of sentences outside the re-ranked candidates: they rank below them.
 NOT_A_CANDIDATE = -1e9
+# Where the reader's pool is lifted to (ReaderEngine): above any re-ranked score.
+READ = 1e6
 
 
 def plain_tokens(text: str) -> list[str]:
@@ -141,3 +144,33 @@ class Engine:
             self.analyzer,
             rarity=self.config.rarity,
         )
+
+
+class ReaderEngine(Engine):
+    """Engine, then the reader over the re-ranker's best `decision.pool`, as answer_question.
+
+    The pool is put first in the reader's order (its logit plus decision.linear times the
+    re-ranked score); the rest keep their re-ranked order below it. Lead-in lines (headings,
+    FAQ questions) are not handed to what follows here: Wikipedia prose has next to none.
+    """
+
+    def __init__(
+        self,
+        sentences: Sequence[str],
+        config: EngineConfig,
+        analyzer: Analyzer,
+        reader: Reader,
+        decision: Decision,
+    ) -> None:
+        super().__init__(sentences, config, analyzer)
+        self.reader = reader
+        self.decision = decision
+
+    def rerank(self, question: str, bm25: np.ndarray, subset: Sequence[int]) -> np.ndarray:
+        """Re-ranked scores of the subset, the reader's pool lifted above the rest."""
+        linear = super().rerank(question, bm25, subset)
+        pool = np.argsort(-linear, kind="stable")[: self.decision.pool]
+        logits = self.reader.score(question, [self.sentences[subset[i]].text for i in pool])
+        final = linear.copy()
+        final[pool] = READ + logits + self.decision.linear * linear[pool]
+        return final

