@@ -12,11 +12,13 @@ import sys
 import time
 import unicodedata
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import nltk
 
@@ -61,7 +63,10 @@ _PREPARE_INLINE_ROWS = 50_000
 # millisecond per thousand), in a thread beyond.
 _SEGMENT_INLINE_ROWS = 5_000
 # Questions asked together, or while others are being answered, are answered together, this
-# many at most per hand-off to the answering thread (a batch takes a few milliseconds).
+# many at most per hand-off to the answering thread (a batch takes a few milliseconds). Each
+# server's questions take turns in a batch (bot/batching.py), and the answering thread is the
+# library's own: a server's flood of questions, or documents being read, merged or indexed in
+# the shared thread pool, never queue ahead of another server's question.
 _ANSWER_BATCH = 16
 # More segments than this in a scope (or a quarter of its rows removed) starts a merge.
 _MAX_SEGMENTS = 8
@@ -143,7 +148,14 @@ class Library:
         # Scopes in a bulk add (see merges_deferred): how many bulk adds each is in.
         self._deferring: dict[int, int] = {}
         self._weights = settings.rerank_weights()
-        self._answering = Batcher(self._answer_in_thread, limit=_ANSWER_BATCH)
+        self._answering: Batcher[Callable[[], object], object] = Batcher(
+            self._run_in_turn, limit=_ANSWER_BATCH
+        )
+        # Made on first use; its idle thread ends with the library, or at exit.
+        self._answer_thread: ThreadPoolExecutor | None = None
+        # One document read at a time per scope: a server adding many at once fills one
+        # thread of the shared pool, not all of them.
+        self._preparing: dict[int, asyncio.Lock] = {}
 
     # -- start-up ---------------------------------------------------------------------------
 
@@ -219,7 +231,9 @@ class Library:
         started = time.perf_counter()
         question = self.check_question(question)
         index = await self.index(scope)
-        answer = await self._answering.submit((question, index, top_k or self.settings.top_k))
+        answer = await self.in_turn(
+            scope, partial(self._answer, question, index, top_k or self.settings.top_k)
+        )
         latency_ms = (time.perf_counter() - started) * 1000
         interaction_id = await self.store.log_interaction(
             scope=scope,
@@ -235,31 +249,31 @@ class Library:
         )
         return AskResult(answer, interaction_id, latency_ms)
 
-    async def _answer_in_thread(
-        self, asks: list[tuple[str, SentenceIndex, int]]
-    ) -> list[Answer | Exception]:
-        return await asyncio.to_thread(self._answer_all, asks)
+    async def in_turn(self, scope: int, job: Callable[[], T]) -> T:
+        """What `job` returns, run on the answering thread in the scope's turn (slow: no I/O).
 
-    def _answer_all(self, asks: list[tuple[str, SentenceIndex, int]]) -> list[Answer | Exception]:
-        """Each question's answer from its index (or what it raised), in one thread."""
+        For a question's own work: answering it, and rendering its reply. The scopes with work
+        waiting take turns, one job each per batch (see _ANSWER_BATCH).
+        """
+        return cast(T, await self._answering.submit(job, key=scope))
+
+    async def _run_in_turn(self, jobs: list[Callable[[], object]]) -> list[object | Exception]:
+        if self._answer_thread is None:
+            self._answer_thread = ThreadPoolExecutor(1, thread_name_prefix="verbatim-answer")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._answer_thread, _run_each, jobs)
+
+    def _answer(self, question: str, index: SentenceIndex, top_k: int) -> Answer:
         settings = self.settings
-        answers: list[Answer | Exception] = []
-        for question, index, top_k in asks:
-            try:
-                answers.append(
-                    answer_question(
-                        question,
-                        index,
-                        self.analyzer,
-                        top_k=top_k,
-                        min_confidence=settings.min_confidence,
-                        context=settings.context,
-                        weights=self._weights,
-                    )
-                )
-            except Exception as error:  # raised to that question's asker
-                answers.append(error)
-        return answers
+        return answer_question(
+            question,
+            index,
+            self.analyzer,
+            top_k=top_k,
+            min_confidence=settings.min_confidence,
+            context=settings.context,
+            weights=self._weights,
+        )
 
     def check_question(self, question: str) -> str:
         """The question stripped of surrounding space; refuses empty and overlong questions."""
@@ -289,7 +303,7 @@ class Library:
         )
         self._indexes[scope] = (*key, index)
         if len(index) <= _PREPARE_INLINE_ROWS:
-            await asyncio.to_thread(index.prepare)
+            await self.in_turn(scope, index.prepare)
         else:
             self._in_background(asyncio.to_thread(index.prepare))
         return index
@@ -410,9 +424,10 @@ class Library:
         skip_duplicates: bool = False,
     ) -> StoredDocument | None:
         """Read, split, store and index a document; the next question can be answered from it."""
-        prepared = await asyncio.to_thread(
-            self.prepare, data, filename=filename, content_type=content_type, title=title
-        )
+        async with self._preparing.setdefault(scope, asyncio.Lock()):
+            prepared = await asyncio.to_thread(
+                self.prepare, data, filename=filename, content_type=content_type, title=title
+            )
         return await self.add_prepared(
             scope, prepared, source=source, added_by=added_by, skip_duplicates=skip_duplicates
         )
@@ -485,13 +500,14 @@ class Library:
     ) -> StoredDocument:
         """Give a document new content (and optionally a new title or source), keeping its id."""
         existing = await self.store.get_document(scope, document_id)
-        prepared = await asyncio.to_thread(
-            self.prepare,
-            data,
-            filename=filename,
-            content_type=content_type,
-            title=title or existing.title,
-        )
+        async with self._preparing.setdefault(scope, asyncio.Lock()):
+            prepared = await asyncio.to_thread(
+                self.prepare,
+                data,
+                filename=filename,
+                content_type=content_type,
+                title=title or existing.title,
+            )
         return await self._to_the_end(self._replace(scope, existing, prepared, source))
 
     async def _replace(
@@ -701,6 +717,17 @@ def prepare_document(
         Postings.build(terms),
         list(map(_cacheable, terms)),
     )
+
+
+def _run_each(jobs: Sequence[Callable[[], object]]) -> list[object | Exception]:
+    """Each job's result, or the Exception it raised (for its caller alone)."""
+    outcomes: list[object | Exception] = []
+    for job in jobs:
+        try:
+            outcomes.append(job())
+        except Exception as error:
+            outcomes.append(error)
+    return outcomes
 
 
 def _segment_of(stored: Sequence[tuple[StoredDocument, PreparedDocument, list[int]]]) -> Segment:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -122,9 +122,10 @@ class Ask(commands.Cog):
         result = await self.bot.library.ask(
             question, scope=scope, via=via, channel_id=str(channel_id), user_id=str(user_id)
         )
-        # Excerpting very long sentences is string work worth keeping off the event loop.
-        text = await asyncio.to_thread(
-            render_answer, result.answer, self.bot.library.analyzer, header=header
+        # String work kept off the event loop, and in this server's turn like its answering.
+        library = self.bot.library
+        text = await library.in_turn(
+            scope, partial(render_answer, result.answer, library.analyzer, header=header)
         )
         return text, result
 
