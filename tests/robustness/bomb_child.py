@@ -1,7 +1,7 @@
 """A child process for the parse-bomb tests: reads one hostile upload under memory and CPU caps.
 
-Run as `python -m tests.robustness.bomb_child NAME`. It caps its own address space and CPU time
-first, then builds the upload NAME (see UPLOADS) and sends it through the real preparation of
+Run as `python -m tests.robustness.bomb_child NAME`. It caps its own address space and CPU time,
+then builds the upload NAME (see UPLOADS) and sends it through the real preparation of
 an upload (size limit, extraction, splitting, analysis: bot.library.prepare_document), and
 prints one line: "refused <message>" or "read <sentences>", then "took <seconds> <peak MB>".
 A parse that runs past the caps dies (MemoryError, or SIGXCPU), so a regression fails fast.
@@ -14,20 +14,16 @@ import sys
 import time
 from collections.abc import Callable
 
+from bot.config import DocumentSettings
+from bot.errors import DocumentRejectedError
+from bot.library import prepare_document
+from retrieval import Analyzer
+from retrieval.extract import MAX_TEXT_CHARS
+
 # Ample for the interpreter, NLTK and NumPy (about 200 MB of address space) plus a few hundred
 # MB of work; the bombs took 2-6 GB. CPU time is not stretched by a busy machine as wall time is.
 ADDRESS_SPACE = 800_000_000
 CPU_SECONDS = 40
-
-resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
-resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS))
-
-from bot.config import DocumentSettings  # noqa: E402 (the caps come first)
-from bot.errors import DocumentRejectedError  # noqa: E402
-from bot.library import prepare_document  # noqa: E402
-from retrieval import Analyzer  # noqa: E402
-from retrieval.extract import MAX_TEXT_CHARS  # noqa: E402
-
 BYTE_LIMIT = DocumentSettings().max_bytes
 
 
@@ -98,6 +94,9 @@ UPLOADS: dict[str, tuple[str, Callable[[], bytes]]] = {
 
 def main(name: str) -> None:
     """Prepare the upload NAME and report what became of it."""
+    # Here, not at import: the tests import this module for the names of the uploads.
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+    resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS))
     filename, build = UPLOADS[name]
     data = build()
     started = time.perf_counter()
