@@ -14,11 +14,13 @@ import sys
 import time
 import unicodedata
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import nltk
 
@@ -67,7 +69,10 @@ _PREPARE_INLINE_ROWS = 50_000
 # millisecond per thousand), in a thread beyond.
 _SEGMENT_INLINE_ROWS = 5_000
 # Questions asked together, or while others are being answered, are answered together, this
-# many at most per hand-off to the answering thread (a batch takes a few milliseconds).
+# many at most per hand-off to the answering thread (a batch takes a few milliseconds). Each
+# server's questions take turns in a batch (bot/batching.py), and the answering thread is the
+# library's own: a server's flood of questions, or documents being read, merged or indexed in
+# the shared thread pool, never queue ahead of another server's question.
 _ANSWER_BATCH = 16
 # "Asked before" compares a question with this many of the server's latest answered ones.
 _ASKED_BEFORE_LOOKBACK = 1000
@@ -85,10 +90,6 @@ class AskResult:
     interaction_id: int
     latency_ms: float
 
-
-# A question for the answering thread: the question, its index, top_k, min_confidence and the
-# earlier question a follow-up leans on (None: none).
-_Asked = tuple[str, SentenceIndex, int, float, str | None]
 
 # Text -> its sentences and each sentence's terms (see prepare_document).
 SplitAndAnalyze = Callable[[str], tuple[list[str], list[list[str]]]]
@@ -159,7 +160,14 @@ class Library:
         # Scopes in a bulk add (see merges_deferred): how many bulk adds each is in.
         self._deferring: dict[int, int] = {}
         self._weights = settings.rerank_weights()
-        self._answering = Batcher(self._answer_in_thread, limit=_ANSWER_BATCH)
+        self._answering: Batcher[Callable[[], object], object] = Batcher(
+            self._run_in_turn, limit=_ANSWER_BATCH
+        )
+        # Made on first use; its idle thread ends with the library, or at exit.
+        self._answer_thread: ThreadPoolExecutor | None = None
+        # One document read at a time per scope: a server adding many at once fills one
+        # thread of the shared pool, not all of them.
+        self._preparing: dict[int, asyncio.Lock] = {}
 
     # -- start-up ---------------------------------------------------------------------------
 
@@ -249,8 +257,11 @@ class Library:
             earlier.strip() == question or not needs_context(question, self.analyzer)
         ):
             earlier = None
-        answer = await self._answering.submit(
-            (question, index, top_k or self.settings.top_k, threshold, earlier)
+        answer = await self.in_turn(
+            scope,
+            partial(
+                self._answer, question, index, top_k or self.settings.top_k, threshold, earlier
+            ),
         )
         latency_ms = (time.perf_counter() - started) * 1000
         interaction_id = await self.store.log_interaction(
@@ -310,38 +321,45 @@ class Library:
             idf,
         )
 
-    async def _answer_in_thread(self, asks: list[_Asked]) -> list[Answer | Exception]:
-        return await asyncio.to_thread(self._answer_all, asks)
+    async def in_turn(self, scope: int, job: Callable[[], T]) -> T:
+        """What `job` returns, run on the answering thread in the scope's turn (slow: no I/O).
 
-    def _answer_all(self, asks: list[_Asked]) -> list[Answer | Exception]:
-        """Each question's answer from its index (or what it raised), in one thread."""
-        settings = self.settings
-        answers: list[Answer | Exception] = []
-        for question, index, top_k, min_confidence, earlier in asks:
-            # A server's own threshold (/settings threshold) is the reader's answer_at too.
-            decision = dataclasses.replace(
-                self._decision,
-                answer_at=min_confidence,
-                closest_at=min(self._decision.closest_at, min_confidence),
-            )
-            options = {
-                "top_k": top_k,
-                "min_confidence": min_confidence,
-                "context": settings.context,
-                "weights": self._weights,
-                "reader": self.reader,
-                "decision": decision,
-            }
-            try:
-                if earlier is None:
-                    answers.append(answer_question(question, index, self.analyzer, **options))
-                else:
-                    answers.append(
-                        answer_follow_up(question, earlier, index, self.analyzer, **options)
-                    )
-            except Exception as error:  # raised to that question's asker
-                answers.append(error)
-        return answers
+        For a question's own work: answering it, and rendering its reply. The scopes with work
+        waiting take turns, one job each per batch (see _ANSWER_BATCH).
+        """
+        return cast(T, await self._answering.submit(job, key=scope))
+
+    async def _run_in_turn(self, jobs: list[Callable[[], object]]) -> list[object | Exception]:
+        if self._answer_thread is None:
+            self._answer_thread = ThreadPoolExecutor(1, thread_name_prefix="verbatim-answer")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._answer_thread, _run_each, jobs)
+
+    def _answer(
+        self,
+        question: str,
+        index: SentenceIndex,
+        top_k: int,
+        min_confidence: float,
+        earlier: str | None,
+    ) -> Answer:
+        # A server's own threshold (/settings threshold) is the reader's answer_at too.
+        decision = dataclasses.replace(
+            self._decision,
+            answer_at=min_confidence,
+            closest_at=min(self._decision.closest_at, min_confidence),
+        )
+        options: dict[str, Any] = {
+            "top_k": top_k,
+            "min_confidence": min_confidence,
+            "context": self.settings.context,
+            "weights": self._weights,
+            "reader": self.reader,
+            "decision": decision,
+        }
+        if earlier is None:
+            return answer_question(question, index, self.analyzer, **options)
+        return answer_follow_up(question, earlier, index, self.analyzer, **options)
 
     def check_question(self, question: str) -> str:
         """The question stripped of surrounding space; refuses empty and overlong questions."""
@@ -371,7 +389,7 @@ class Library:
         )
         self._indexes[scope] = (*key, index)
         if len(index) <= _PREPARE_INLINE_ROWS:
-            await asyncio.to_thread(index.prepare)
+            await self.in_turn(scope, index.prepare)
         else:
             self._in_background(asyncio.to_thread(index.prepare))
         return index
@@ -492,9 +510,10 @@ class Library:
         skip_duplicates: bool = False,
     ) -> StoredDocument | None:
         """Read, split, store and index a document; the next question can be answered from it."""
-        prepared = await asyncio.to_thread(
-            self.prepare, data, filename=filename, content_type=content_type, title=title
-        )
+        async with self._preparing.setdefault(scope, asyncio.Lock()):
+            prepared = await asyncio.to_thread(
+                self.prepare, data, filename=filename, content_type=content_type, title=title
+            )
         return await self.add_prepared(
             scope, prepared, source=source, added_by=added_by, skip_duplicates=skip_duplicates
         )
@@ -567,13 +586,14 @@ class Library:
     ) -> StoredDocument:
         """Give a document new content (and optionally a new title or source), keeping its id."""
         existing = await self.store.get_document(scope, document_id)
-        prepared = await asyncio.to_thread(
-            self.prepare,
-            data,
-            filename=filename,
-            content_type=content_type,
-            title=title or existing.title,
-        )
+        async with self._preparing.setdefault(scope, asyncio.Lock()):
+            prepared = await asyncio.to_thread(
+                self.prepare,
+                data,
+                filename=filename,
+                content_type=content_type,
+                title=title or existing.title,
+            )
         return await self._to_the_end(self._replace(scope, existing, prepared, source))
 
     async def _replace(
@@ -783,6 +803,17 @@ def prepare_document(
         Postings.build(terms),
         list(map(_cacheable, terms)),
     )
+
+
+def _run_each(jobs: Sequence[Callable[[], object]]) -> list[object | Exception]:
+    """Each job's result, or the Exception it raised (for its caller alone)."""
+    outcomes: list[object | Exception] = []
+    for job in jobs:
+        try:
+            outcomes.append(job())
+        except Exception as error:
+            outcomes.append(error)
+    return outcomes
 
 
 def _segment_of(stored: Sequence[tuple[StoredDocument, PreparedDocument, list[int]]]) -> Segment:

@@ -26,6 +26,8 @@ ELLIPSIS = "…"
 _MIN_QUOTE = 160
 _MAX_TITLE = 100
 _MAX_LINK = 512
+# How far into a long sentence (in reply lengths) its first matched word is sought.
+_SOUGHT = 16
 # Every character Discord's markdown gives a meaning to, inline or at the start of a line.
 # Discord hides a backslash before punctuation, so escaping all of them is invisible.
 _MARKDOWN = re.compile(r"([\\*_`~|<>\[\]()#@:\-])")
@@ -91,10 +93,16 @@ def fit_lines(
 
 @dataclass(frozen=True, slots=True)
 class _Quote:
-    """A sentence ready to quote: whitespace-normalised text and the spans to bold."""
+    """A sentence ready to quote: whitespace-normalised text and the spans to bold.
+
+    A long sentence is quoted from an excerpt (see _excerpt): `more_before` and `more_after`
+    say that the sentence goes on before and after the text here.
+    """
 
     text: str
     spans: tuple[tuple[int, int], ...]
+    more_before: bool = False
+    more_after: bool = False
 
 
 def matched_spans(text: str, terms: Iterable[str], analyzer: Analyzer) -> list[tuple[int, int]]:
@@ -112,14 +120,42 @@ def matched_spans(text: str, terms: Iterable[str], analyzer: Analyzer) -> list[t
     return spans
 
 
-def _prepare(hit: Hit, terms: Sequence[str], analyzer: Analyzer) -> _Quote:
+def _prepare(hit: Hit, terms: Sequence[str], analyzer: Analyzer, limit: int) -> _Quote:
+    if len(hit.sentence.text) > 2 * limit:
+        return _excerpt(hit.sentence.text, terms, analyzer, limit)
     text = " ".join(hit.sentence.text.split())
     return _Quote(text, tuple(matched_spans(text, terms, analyzer)))
 
 
+def _excerpt(text: str, terms: Sequence[str], analyzer: Analyzer, limit: int) -> _Quote:
+    """Twice a reply's length of a long sentence, around its first matched word.
+
+    Sentences are cut at 1,000 characters when split (retrieval.sentences), but one stored
+    before that can be megabytes, and sizing and highlighting all of it took seconds a
+    question. So the work here never grows with the sentence: the matched word is sought in
+    its first _SOUGHT reply lengths only (past them, the quote is the sentence's opening).
+    """
+    wanted = set(terms)
+    # term_spans is lazy: the search stops at the first matched word.
+    spans = analyzer.term_spans(text[: _SOUGHT * limit])
+    anchor = next((start for start, _, term in spans if term in wanted), 0)
+    start = max(0, anchor - limit)
+    end = min(len(text), start + 2 * limit)
+    # On word edges where there are some, never cutting the matched word.
+    if start > 0:
+        space = text.find(" ", start, anchor)
+        start = space + 1 if space != -1 else start
+    if end < len(text):
+        space = text.rfind(" ", anchor + 1, end)
+        end = space if space != -1 else end
+    excerpt = " ".join(text[start:end].split())
+    matched = tuple(matched_spans(excerpt, terms, analyzer))
+    return _Quote(excerpt, matched, start > 0, end < len(text))
+
+
 def _render_window(quote_: _Quote, start: int, end: int) -> str:
     out: list[str] = ["> "]
-    if start > 0:
+    if start > 0 or quote_.more_before:
         out.append(ELLIPSIS)
     cursor = start
     for span_start, span_end in quote_.spans:
@@ -129,7 +165,7 @@ def _render_window(quote_: _Quote, start: int, end: int) -> str:
         out.append("**" + escape(quote_.text[span_start:span_end]) + "**")
         cursor = span_end
     out.append(escape(quote_.text[cursor:end]))
-    if end < len(quote_.text):
+    if end < len(quote_.text) or quote_.more_after:
         out.append(ELLIPSIS)
     return "".join(out)
 
@@ -214,7 +250,7 @@ def render_answer(
         return (prefix + NOT_FOUND)[:limit]
     if not answer.answered:
         prefix += NOT_SURE + "\n"
-    quotes = [_prepare(hit, answer.terms, analyzer) for hit in hits]
+    quotes = [_prepare(hit, answer.terms, analyzer, limit) for hit in hits]
     for count in range(len(hits), 0, -1):
         citations = [citation(number, hit) for number, hit in enumerate(hits[:count], 1)]
         fixed = len(prefix) + sum(len(c) for c in citations) + 2 * count - 1

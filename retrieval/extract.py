@@ -11,6 +11,8 @@ from pathlib import PurePath
 from typing import Literal
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_block import StateBlock
+from markdown_it.rules_inline import StateInline
 from selectolax.lexbor import LexborHTMLParser
 
 from retrieval.errors import ExtractionError
@@ -36,7 +38,8 @@ _CONTENT_TYPES: dict[str, Kind] = {
     "application/xhtml+xml": "html",
     "application/pdf": "pdf",
 }
-# A PDF or HTML page built to explode when parsed stops here rather than eating memory.
+# A PDF or HTML page built to explode when parsed stops here rather than eating memory. Plain
+# text and Markdown are (nearly) all text, so they are held to it before they are parsed.
 MAX_TEXT_CHARS = 5_000_000
 MAX_PDF_PAGES = 2_000
 # pypdf interprets about 40,000 operators a second (pure Python): these refuse a PDF whose
@@ -47,6 +50,18 @@ MAX_PDF_OPERATIONS = 1_000_000
 # HTML parsers check the stack of open elements at each block tag, so deep nesting costs
 # depth squared (200,000 nested divs take minutes); browsers stop nesting at 512.
 MAX_HTML_DEPTH = 1_000
+# Lexbor keeps ~300 bytes a node: 10 MB of "<p>a" is 5 million nodes and a gigabyte. Counted
+# before parsing (elements and comments; text nodes come at most one between two of them).
+# A long real page (a book, a big Wikipedia article) has tens of thousands.
+MAX_HTML_ELEMENTS = 500_000
+# markdown-it-py is pure Python: ordinary Markdown reads at 2-3 MB a second, but a file that is
+# nothing but markup ("*a*a*a…", "[[[[…", a table of a million rows) costs 10-20 times that per
+# character, in time and memory (a minute and gigabytes for 10 MB). So its parse has a budget of
+# work: block tokens made plus the places where the block and the inline parsers try their rules
+# (see _MarkdownBudget). Ordinary Markdown takes 80,000-130,000 a MB (this project's README,
+# Node.js's and Rust's documentation), so 4-6 MB of it fit; 500,000 is at most a few seconds
+# and a few hundred MB.
+MAX_MARKDOWN_WORK = 500_000
 _HIDDEN_HTML = "script, style, noscript, template, nav, header, footer, aside, form, svg, iframe"
 _BLOCK_HTML = frozenset(
     "p div section article main h1 h2 h3 h4 h5 h6 li ul ol dl dt dd table tr td th caption "
@@ -116,6 +131,9 @@ def extract_text(
         if declared is None and kind == "html":
             declared = declared_charset(data[:4096])
         decoded = decode_text(data, declared)
+        if kind != "html":
+            # Refused before parsing: a Markdown parse of 10 MB can take minutes (see above).
+            _check_length(len(decoded))
         if kind == "html":
             text, title = html_text(decoded)
         elif kind == "markdown":
@@ -125,12 +143,16 @@ def extract_text(
     text = clean_text(text)
     if not text.strip():
         raise ExtractionError("The document has no readable text.")
-    if len(text) > MAX_TEXT_CHARS:
+    _check_length(len(text))
+    return Extracted(text=text, title=title, kind=kind)
+
+
+def _check_length(characters: int) -> None:
+    if characters > MAX_TEXT_CHARS:
         raise ExtractionError(
-            f"The document's text is too long ({len(text):,} characters; "
+            f"The document's text is too long ({characters:,} characters; "
             f"the limit is {MAX_TEXT_CHARS:,}). Split it into smaller documents."
         )
-    return Extracted(text=text, title=title, kind=kind)
 
 
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]{1,40})", re.IGNORECASE)
@@ -364,9 +386,53 @@ def plain_text(text: str) -> tuple[str, str | None]:
     return text, None
 
 
-def markdown_text(source: str) -> tuple[str, str | None]:
+class _MarkdownBudget:
+    """Rules that run first wherever markdown-it tries its rules, count, and match nothing.
+
+    The block rule also runs as every terminator check (inside paragraphs, lists, quotes and
+    tables, once a line) and sees the block tokens made so far; the inline rule runs at each
+    position the inline parser tries, including its look-aheads for a link's closing bracket.
+    Past the budget the parse stops with a refusal instead of running on.
+    """
+
+    __slots__ = ("blocks", "limit", "steps")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.steps = 0
+        self.blocks = 0
+
+    def block(self, state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
+        self.steps += 1
+        self.blocks = len(state.tokens)
+        self._check()
+        return False
+
+    def inline(self, state: StateInline, silent: bool) -> bool:
+        self.steps += 1
+        self._check()
+        return False
+
+    def _check(self) -> None:
+        if self.steps + self.blocks > self.limit:
+            raise ExtractionError(
+                "The Markdown has too much markup to read (a huge table, markup repeated over "
+                "and over, or just very long); split it, or save it as plain text (.txt)."
+            )
+
+
+def _markdown_parser(budget: _MarkdownBudget) -> MarkdownIt:
+    parser = MarkdownIt("commonmark").enable("table")
+    first_block = parser.block.ruler.get_active_rules()[0]
+    terminator_chains = ["paragraph", "reference", "blockquote", "list"]
+    parser.block.ruler.before(first_block, "budget", budget.block, {"alt": terminator_chains})
+    parser.inline.ruler.before(parser.inline.ruler.get_active_rules()[0], "budget", budget.inline)
+    return parser
+
+
+def markdown_text(source: str, budget: int = MAX_MARKDOWN_WORK) -> tuple[str, str | None]:
     """Markdown without its markup: one block per paragraph, heading, list item or code block."""
-    tokens = MarkdownIt("commonmark").enable("table").parse(source)
+    tokens = _markdown_parser(_MarkdownBudget(budget)).parse(source)
     blocks: list[str] = []
     title: str | None = None
     in_heading = False
@@ -414,19 +480,57 @@ _NOT_NESTING = frozenset(
 _RAW_TEXT = frozenset("script style textarea title xmp iframe noembed noframes plaintext".split())
 
 
-def html_depth(source: str, stop_after: int = MAX_HTML_DEPTH) -> int:
-    """How deep a page's elements nest (counting stops past `stop_after`), in one linear pass."""
+# Formatting elements left open are made again inside each later block ("reconstructing the
+# active formatting elements" of HTML parsing): 900 open <b a=N> and 5,000 "<p>x" (28 KB) make
+# 4.5 million elements. Alike ones (same tag and attributes) are kept at most three times.
+_FORMATTING = frozenset("a b big code em font i nobr s small strike strong tt u".split())
+
+
+def html_shape(
+    source: str, max_depth: int = MAX_HTML_DEPTH, max_elements: int = MAX_HTML_ELEMENTS
+) -> tuple[int, int]:
+    """How deep a page's elements nest and about how many a parser makes, in one linear pass.
+
+    The count of elements is an upper estimate: each start tag and comment, plus the open
+    formatting elements a parser may make again at each start tag. Counting stops once either
+    figure passes its maximum.
+    """
     lowered = source.lower()
-    depth = deepest = 0
+    depth = deepest = elements = 0
     foreign = 0  # inside <svg> or <math>, where "<x/>" really is self-closing
+    open_formatting: dict[str, list[str]] = {}  # tag name -> the tags (with attributes) open
+    alike: dict[str, int] = {}
+    active = 0
     position = 0
     while (match := _TAG.search(source, position)) is not None:
         position = match.end()
         if match.group() == "<!--":
+            elements += 1
             end = lowered.find("-->", position)
             position = len(source) if end < 0 else end + 3
+            if elements > max_elements:
+                break
             continue
         closing, name, self_closing = match.group(1), match.group(2).lower(), match.group(3)
+        if not closing:
+            elements += 1 + active
+            if elements > max_elements:
+                break
+        if name in _FORMATTING and not foreign:
+            if name == "a" and not closing:
+                # A new link closes the one still open: at most one is ever active.
+                for tag in open_formatting.pop("a", []):
+                    alike[tag] -= 1
+                    active -= 1
+            if closing:
+                if open_formatting.get(name):
+                    tag = open_formatting[name].pop()
+                    alike[tag] -= 1
+                    active -= 1
+            elif alike.get(tag := match.group().lower(), 0) < 3:
+                alike[tag] = alike.get(tag, 0) + 1
+                open_formatting.setdefault(name, []).append(tag)
+                active += 1
         if name in _NOT_NESTING or (self_closing and foreign and not closing):
             continue
         if closing:
@@ -440,17 +544,23 @@ def html_depth(source: str, stop_after: int = MAX_HTML_DEPTH) -> int:
         depth += 1
         foreign += name in ("svg", "math")
         deepest = max(deepest, depth)
-        if deepest > stop_after:
+        if deepest > max_depth:
             break
-    return deepest
+    return deepest, elements
 
 
 def html_text(source: str) -> tuple[str, str | None]:
     """The readable text of a page: scripts, styles and navigation removed, blocks kept apart."""
-    if html_depth(source) > MAX_HTML_DEPTH:
+    depth, elements = html_shape(source)
+    if depth > MAX_HTML_DEPTH:
         raise ExtractionError(
             f"The page nests its elements more than {MAX_HTML_DEPTH:,} deep, which no real page "
             "does; save it as plain text or simplify it."
+        )
+    if elements > MAX_HTML_ELEMENTS:
+        raise ExtractionError(
+            f"The page has more than {MAX_HTML_ELEMENTS:,} elements, far more than a long real "
+            "page; save it as plain text or split it."
         )
     tree = LexborHTMLParser(source)
     title_node = tree.css_first("title") or tree.css_first("h1")

@@ -65,6 +65,18 @@ _LOWER_START = re.compile(r"[\"'“‘(\[]*[a-z]")
 _PLAIN_BREAK = re.compile(r"([^\W\d_]{2,})\.\s+[A-Z]\S*")
 # A stand-in for masked characters: not a sentence end, not whitespace, same length.
 _MASK = "_"
+# The longest sentence kept whole. A reply (2,000 characters) quotes up to three sentences, so
+# ~600 characters of each are shown at most and a longer one is always excerpted; and a
+# "sentence" of megabytes (a file with no full stops) made every question that quoted it cost
+# seconds. Real ones rarely come near: 3 of SQuAD's 10,278 are longer, all lists run together
+# with semicolons. A longer one is cut into pieces of at most this length, each a span of the
+# text: at a clause boundary if there is one, else between words.
+MAX_SENTENCE_CHARS = 1_000
+# Where a long sentence is best cut: after a semicolon, colon or dash, else after a comma or a
+# closing bracket (each followed by a space; a dash may touch the next word).
+_STRONG_CUT = re.compile(r"[;:—–]['\"”’)\]]*(?=\s)|—")
+_WEAK_CUT = re.compile(r"[,)\]]['\"”’)\]]*(?=\s)")
+_SPACES = re.compile(r"\s+")
 
 
 class _FastLanguageVars(PunktLanguageVars):
@@ -180,10 +192,46 @@ def split_sentence_spans(text: str) -> list[tuple[int, int]]:
     tokenizer = _tokenizer()
     spans: list[tuple[int, int]] = []
     for offset, block in _blocks(text):
-        for start, end in _split_block(tokenizer, block):
-            if _HAS_WORD.search(block, start, end):
-                spans.append((offset + start, offset + end))
+        for sentence_start, sentence_end in _split_block(tokenizer, block):
+            for start, end in _capped(block, sentence_start, sentence_end):
+                if _HAS_WORD.search(block, start, end):
+                    spans.append((offset + start, offset + end))
     return spans
+
+
+def _capped(block: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """The sentence, or pieces of about equal length cut from it if it is too long."""
+    while end - start > MAX_SENTENCE_CHARS:
+        cut, resume = _cut(block, start, end)
+        yield start, cut
+        start = resume
+    yield start, end
+
+
+def _cut(block: str, start: int, end: int) -> tuple[int, int]:
+    """Where the first piece of a long sentence ends, and where the rest starts.
+
+    The piece ends as near as can be to an even share of the sentence, no shorter than half of
+    it and no longer than the maximum: after the best kind of clause boundary found there,
+    else before a space, else (one word that long) at the even share itself.
+    """
+    length = end - start
+    share = -(-length // -(-length // MAX_SENTENCE_CHARS))  # ceil(length / pieces)
+    target = start + share
+    low, high = start + share // 2, start + MAX_SENTENCE_CHARS
+    cut = target
+    for pattern in (_STRONG_CUT, _WEAK_CUT):
+        # One character past `high`, so that the space after a cut there is seen.
+        cuts = [m.end() for m in pattern.finditer(block, low, high + 1) if m.end() <= high]
+        if cuts:
+            cut = min(cuts, key=lambda at: (abs(at - target), at))
+            break
+    else:
+        spaces = [m.start() for m in _SPACES.finditer(block, low, high + 1)]
+        if spaces:
+            cut = min(spaces, key=lambda at: (abs(at - target), at))
+    gap = _SPACES.match(block, cut)
+    return cut, gap.end() if gap else cut
 
 
 def _split_block(tokenizer: PunktSentenceTokenizer, block: str) -> list[tuple[int, int]]:

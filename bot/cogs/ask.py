@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections import OrderedDict
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -178,9 +178,10 @@ class Ask(commands.Cog):
             earlier=earlier,
             link=link,
         )
-        # Excerpting very long sentences is string work worth keeping off the event loop.
-        text = await asyncio.to_thread(
-            render_answer, result.answer, self.bot.library.analyzer, header=header
+        # String work kept off the event loop, and in this server's turn like its answering.
+        library = self.bot.library
+        text = await library.in_turn(
+            scope, partial(render_answer, result.answer, library.analyzer, header=header)
         )
         try:
             before = await self.bot.library.asked_before(

@@ -101,3 +101,23 @@ async def test_a_caller_that_gives_up_is_not_run():
     assert await first == 10
     assert await kept == 30
     assert run.batches == [[1], [3]]
+
+
+async def test_keys_take_turns_so_a_long_queue_holds_others_back_one_batch_at_most():
+    run = Recorder()
+    run.gate.clear()
+    batcher = Batcher(run, limit=4)
+    first = asyncio.create_task(batcher.submit(0, key="a"))
+    await asyncio.sleep(0)
+    # While a batch runs: key a queues 1..10, then b 100 and c 200, 201.
+    flood = [asyncio.create_task(batcher.submit(n, key="a")) for n in range(1, 11)]
+    others = [
+        asyncio.create_task(batcher.submit(100, key="b")),
+        asyncio.create_task(batcher.submit(200, key="c")),
+        asyncio.create_task(batcher.submit(201, key="c")),
+    ]
+    await asyncio.sleep(0)
+    run.gate.set()
+    await asyncio.gather(first, *flood, *others)
+    assert run.batches == [[0], [1, 100, 200, 2], [201, 3, 4, 5], [6, 7, 8, 9], [10]]
+    assert [task.result() for task in others] == [1000, 2000, 2010]

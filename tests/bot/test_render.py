@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tracemalloc
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -111,6 +112,27 @@ def test_long_sentences_are_excerpted_around_the_match_within_the_limit():
     assert first.startswith("> …") and first.endswith("…")
     assert "**widget budget**" in first
     assert "> Short **widget budget** note." in text  # short quotes are kept whole
+
+
+def test_a_sentence_of_megabytes_costs_no_more_than_what_is_shown():
+    # Stored before sentences were capped at splitting: five megabytes with no full stop.
+    filler = "filler words " * 400_000
+    texts = [f"{filler[:20_000]}the widget budget grows here {filler}"]
+    tracemalloc.start()
+    try:
+        text = render_answer(answer_for("widget budget", texts), ANALYZER)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # Any pass over the whole sentence (a copy, its words, its rendering) would take megabytes.
+    assert peak < 500_000, peak
+    assert len(text) <= MESSAGE_LIMIT
+    first = text.splitlines()[0]
+    assert first.startswith("> …") and first.endswith("…")
+    assert "**widget budget**" in first
+    # A matched word too deep in a huge sentence is not sought: its opening is quoted.
+    deep = render_answer(answer_for("widget", [f"Opening words {filler}widget"]), ANALYZER)
+    assert deep.startswith("> Opening words filler") and "…\n-# [1]" in deep
 
 
 def test_a_single_word_longer_than_a_message_is_cut():

@@ -1,3 +1,5 @@
+import tracemalloc
+
 import pytest
 
 from retrieval import Analyzer, DocumentRef, Sentence, SentenceIndex, answer_question
@@ -198,3 +200,19 @@ def test_without_reranking_the_order_is_bm25s(seed_index):
     assert [s.sentence.id for s in plain] == [
         s.id for s, _ in sorted(candidates, key=lambda c: -c[1])
     ]
+
+
+def test_a_sentence_of_megabytes_is_not_read_whole_to_answer():
+    # Stored before sentences were capped at splitting: five megabytes with no full stop.
+    huge = "the ferry leaves the harbour and tickets cost four dollars " * 85_000
+    index = make_index([huge, "The bus leaves at nine."])
+    index.prepare()
+    tracemalloc.start()
+    try:
+        answer = answer_question("how much do ferry tickets cost?", index, ANALYZER)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert answer.hits[0].sentence.text is huge
+    # Folding its text or listing its words would take megabytes.
+    assert peak < 1_000_000, peak

@@ -4,9 +4,21 @@ from pathlib import Path
 
 import pytest
 from fpdf import FPDF
+from markdown_it import MarkdownIt
 
 from retrieval.errors import ExtractionError
-from retrieval.extract import decode_text, detect_kind, extract_text
+from retrieval.extract import (
+    MAX_HTML_ELEMENTS,
+    MAX_TEXT_CHARS,
+    _markdown_parser,
+    _MarkdownBudget,
+    detect_kind,
+    extract_text,
+    html_shape,
+    html_text,
+    decode_text,
+    markdown_text,
+)
 
 
 def make_pdf(*paragraphs: str, title: str | None = None) -> bytes:
@@ -279,3 +291,74 @@ def test_a_byte_the_detected_code_page_lacks_is_refused_clearly():
     data = ("Le café est très bon.\n" * 10_000).encode("cp1252") + b"\x81 and more.\n"
     with pytest.raises(ExtractionError, match="neither UTF-8 nor cp1252 .* position 220000"):
         extract_text(data, filename="a.txt")
+
+
+MARKDOWN_SAMPLE = """# Ferries
+
+The *morning* ferry leaves **pier 4** at [seven](https://example.org) ![a map](m.png).
+Tickets cost `4` dollars &amp; children ride free.
+
+- Bicycles: lower deck
+  continued here
+- Dogs on a lead
+
+> Crossings may be cancelled.
+> > Nested quote.
+
+| Day | First |
+|---|---|
+| Monday | 7:00 |
+
+    indented code
+
+```
+fenced code
+```
+
+<div>
+<p>Raw HTML block.</p>
+</div>
+
+[ref link][r]
+
+[r]: https://example.org/r
+"""
+
+
+def test_the_markdown_budget_rules_change_nothing_in_the_parse():
+    plain = MarkdownIt("commonmark").enable("table").parse(MARKDOWN_SAMPLE)
+    counted = _MarkdownBudget(10**9)
+    assert _markdown_parser(counted).parse(MARKDOWN_SAMPLE) == plain
+    assert 0 < counted.steps + counted.blocks < 200
+
+
+def test_markdown_past_its_work_budget_is_refused():
+    assert markdown_text("Ordinary *text* here.", budget=50)[0] == "Ordinary text here."
+    for bomb in ("*a" * 1_000, "[" * 1_000, "| a |\n|---|\n" + "| x |\n" * 500):
+        with pytest.raises(ExtractionError, match="too much markup"):
+            markdown_text(bomb, budget=500)
+
+
+@pytest.mark.parametrize("filename", ["long.txt", "long.md"])
+def test_text_and_markdown_are_measured_before_parsing(filename):
+    # Parsed, this Markdown would be refused for its markup (after seconds): it is refused for
+    # its length, at once.
+    with pytest.raises(ExtractionError, match=f"limit is {MAX_TEXT_CHARS:,}"):
+        extract_text(b"*a" * (MAX_TEXT_CHARS // 2 + 1), filename=filename)
+
+
+def test_html_shape_counts_elements_and_formatting_a_parser_makes_again():
+    assert html_shape("<p>a<p>b<br><!-- c --><b>d</b><i>e</i>") == (1, 6)
+    # Each start tag counts once, plus once for each formatting element still open.
+    assert html_shape("<b x=1><b x=2><b x=3>" + "<p>x" * 10)[1] == 1 + 2 + 3 + 10 * (1 + 3)
+    # Alike ones count three times at most; a new link closes the one before.
+    assert html_shape("<b>" * 5 + "<p>")[1] == 1 + 2 + 3 + 4 + 4 + 4
+    assert html_shape('<a href="1"><a href="2"><a href="3"><p>')[1] == 1 + 2 + 2 + 2
+    # Closed ones are gone.
+    assert html_shape("<b>x</b>" * 3 + "<p>")[1] == 4
+
+
+def test_html_with_too_many_elements_is_refused_before_parsing():
+    reopening = "<p>" + "".join(f"<b class=c{i}>" for i in range(200)) + "<p>x" * 2_500
+    with pytest.raises(ExtractionError, match=f"more than {MAX_HTML_ELEMENTS:,} elements"):
+        html_text(reopening)

@@ -4,7 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.sentences import split_sentence_spans, split_sentences
+from retrieval.sentences import (
+    MAX_SENTENCE_CHARS,
+    paragraph_pieces,
+    split_sentence_spans,
+    split_sentences,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = (ROOT / "seeds" / "coalition-meeting-isis.txt").read_text(encoding="utf-8")
@@ -89,6 +94,58 @@ def test_deterministic_and_never_crosses_a_paragraph():
         assert first == split_sentences(text)
         for start, end in split_sentence_spans(text):
             assert "\n\n" not in text[start:end]
+
+
+def pieces_of(text: str) -> list[str]:
+    """The sentences of a text, checked to be verbatim spans of it within the length cap."""
+    spans = split_sentence_spans(text)
+    for start, end in spans:
+        assert 0 < end - start <= MAX_SENTENCE_CHARS
+        assert not text[start].isspace() and not text[end - 1].isspace()
+    sentences = split_sentences(text)
+    assert sentences == [" ".join(text[a:b].split()) for a, b in spans]
+    # Nothing lost, nothing repeated, in order.
+    assert "".join(sentences).replace(" ", "") == "".join(text.split())
+    return sentences
+
+
+def test_a_run_on_sentence_of_megabytes_is_cut_between_words():
+    rng = random.Random(3)
+    words = "the ferry leaves the harbour at seven and tickets cost four dollars".split()
+    text = " ".join(rng.choice(words) for _ in range(1_000_000))
+    sentences = pieces_of(text)
+    # Even pieces, each more than half the cap: about as few as the cap allows.
+    assert len(sentences) <= len(text) // (MAX_SENTENCE_CHARS // 2)
+    assert sentences == split_sentences(text)  # the same cuts every time
+
+
+def test_a_long_sentence_is_cut_at_clause_boundaries_first():
+    items = [
+        f"the member for district {n} , who sat from {1900 + n} to {1950 + n}" for n in range(60)
+    ]
+    text = "Members: " + "; ".join(items) + "."
+    assert len(text) > 2 * MAX_SENTENCE_CHARS
+    sentences = pieces_of(text)
+    assert len(sentences) >= 3
+    assert all(sentence.endswith(";") for sentence in sentences[:-1])
+    # Without semicolons, commas; and a dash may touch the next word.
+    assert all(s.endswith(",") for s in pieces_of(text.replace(";", ""))[:-1])
+    dashed = pieces_of("—".join(["word " * 30 + "word"] * 40))
+    assert all(s.endswith("—") for s in dashed[:-1])
+
+
+def test_a_word_longer_than_the_cap_is_cut_anyway():
+    text = "Start " + "x" * (3 * MAX_SENTENCE_CHARS) + " end."
+    sentences = pieces_of(text)
+    assert len(sentences) == 4
+
+
+def test_long_sentences_split_the_same_in_paragraph_pieces():
+    long_paragraph = " ".join(["a long clause, with words"] * 200)
+    text = "\n\n".join(["Short one. Another.", long_paragraph, "Last."] * 5)
+    pieces = paragraph_pieces(text, 3_000)
+    assert len(pieces) > 1
+    assert [s for piece in pieces for s in split_sentences(piece)] == pieces_of(text)
 
 
 @pytest.mark.skipif(not GOLDEN_RULES.exists(), reason="shared evaluation data not present")
