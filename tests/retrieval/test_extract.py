@@ -12,11 +12,11 @@ from retrieval.extract import (
     MAX_TEXT_CHARS,
     _markdown_parser,
     _MarkdownBudget,
+    decode_text,
     detect_kind,
     extract_text,
     html_shape,
     html_text,
-    decode_text,
     markdown_text,
 )
 
