@@ -31,6 +31,7 @@ from bot.store import GLOBAL_SCOPE, Store, StoredDocument
 from bot.terminal import json_line, printable
 from bot.wording import counted
 from retrieval.answer import Hit
+from retrieval.embedder import Embedder
 from retrieval.reader import Reader
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ async def open_library(settings: Settings) -> AsyncIterator[Library]:
             max_document_bytes=settings.documents.max_bytes,
             privacy=settings.privacy,
             reader=Reader(),
+            embedder=Embedder(),
         )
         await library.purge_expired()
         await library.seed(settings.storage.seeds)

@@ -43,6 +43,9 @@ class RetrievalSettings:
     # The reader (retrieval.reader) reads the best candidates with the question; off, answers
     # come from the words alone, as before it.
     reader: bool = True
+    # The embedder (retrieval.embedder) finds sentences that say it in other words, for the
+    # reader to read; needs the reader.
+    semantic: bool = True
     # The confidence an answer needs; under it, the closest passages are shown as "not sure"
     # from closest_confidence, and under that nothing is. Fitted on the tuning halves.
     min_confidence: float = DEFAULT_DECISION.answer_at

@@ -26,6 +26,7 @@ import nltk
 
 from bot.batching import Batcher
 from bot.config import PrivacySettings, RetrievalSettings
+from bot.embeddings import Embeddings
 from bot.errors import DocumentRejectedError, DuplicateDocumentError, InvalidQuestionError
 from bot.store import (
     GLOBAL_SCOPE,
@@ -47,6 +48,7 @@ from retrieval import (
     extract_text,
     split_sentences,
 )
+from retrieval.embedder import Embedder
 from retrieval.extract import SUPPORTED_SUFFIXES
 from retrieval.followup import answer_follow_up, needs_context
 from retrieval.postings import Postings, Segment
@@ -139,10 +141,15 @@ class Library:
         max_document_bytes: int | None = None,
         privacy: PrivacySettings | None = None,
         reader: Reader | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
         self.store = store
         # None when settings.reader is off: answers then come from the words alone.
         self.reader = reader if settings.reader else None
+        # The embedder's view needs the reader's: it is a signal the reading weighs.
+        self.embeddings = (
+            Embeddings(embedder) if embedder is not None and settings.semantic and reader else None
+        )
         self._decision = settings.decision()
         self.settings = settings
         self.analyzer = analyzer or Analyzer()
@@ -201,6 +208,7 @@ class Library:
             total += len(rows)
         for scope in self._scopes:
             await self.index(scope)
+        self._embed_soon()
         log.info(
             "loaded %d sentences in %d scopes in %.2fs",
             total,
@@ -257,10 +265,18 @@ class Library:
             earlier.strip() == question or not needs_context(question, self.analyzer)
         ):
             earlier = None
+        if self.embeddings is not None:
+            await self.embeddings.briefly()
         answer = await self.in_turn(
             scope,
             partial(
-                self._answer, question, index, top_k or self.settings.top_k, threshold, earlier
+                self._answer,
+                scope,
+                question,
+                index,
+                top_k or self.settings.top_k,
+                threshold,
+                earlier,
             ),
         )
         latency_ms = (time.perf_counter() - started) * 1000
@@ -337,6 +353,7 @@ class Library:
 
     def _answer(
         self,
+        scope: int,
         question: str,
         index: SentenceIndex,
         top_k: int,
@@ -357,6 +374,10 @@ class Library:
             "reader": self.reader,
             "decision": decision,
         }
+        if self.embeddings is not None:
+            # A follow-up leans on its thread's first question for meaning as for words.
+            asked = question if earlier is None else f"{question}\n{earlier}"
+            options["semantic"] = self.embeddings.meaning(scope, index, asked, decision.nearest)
         if earlier is None:
             return answer_question(question, index, self.analyzer, **options)
         return answer_follow_up(question, earlier, index, self.analyzer, **options)
@@ -395,9 +416,11 @@ class Library:
         return index
 
     async def settle(self) -> None:
-        """Wait for background index work (precomputing, merging) to finish."""
+        """Wait for background work (precomputing, merging, embedding) to finish."""
         while self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
+        if self.embeddings is not None:
+            await self.embeddings.settle()
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -448,6 +471,15 @@ class Library:
         """Count a change to the scope, and merge its segments in the background if needed."""
         self._scopes[scope].generation += 1
         self._merge_if_crowded(scope)
+        self._embed_soon()
+
+    def _embed_soon(self) -> None:
+        """Make the embedder's vectors of sentences that have none, in the background."""
+        if self.embeddings is not None:
+            self.embeddings.start(self._all_segments)
+
+    def _all_segments(self) -> list[Segment]:
+        return [segment for each in self._scopes.values() for segment in each.segments]
 
     def _merge_if_crowded(self, scope: int) -> None:
         documents = self._scopes[scope]

@@ -21,6 +21,7 @@ from retrieval.rerank import (
     weight_share,
     with_followers,
 )
+from retrieval.semantic import Semantic
 from retrieval.structure import body_after, is_lead_in, section_of
 from retrieval.types import Sentence
 
@@ -78,27 +79,42 @@ class Decision:
     """How the reader's logit, with what the words show, becomes a confidence and an outcome.
 
     confidence = sigmoid(reader * logit + coverage * [share of the question's weight in the
-    sentence or its lead-in] + unseen * [share of it in words no document uses] + bias),
-    fitted on the tuning halves (benchmarks/decision_learn.py). A word no document uses is
-    evidence the documents do not cover the question, but the reader, which knows casual
-    synonyms, weighs more. Candidates are ordered by logit + linear * the re-ranker's score.
+    sentence or its lead-in] + unseen * [share of it in words no document uses] + cosine *
+    [the embedder's cosine of question and sentence or its lead-in] + bias), fitted on the
+    tuning halves (benchmarks/decision_learn.py). A word no document uses is evidence the
+    documents do not cover the question, but the reader and the embedder, which know casual
+    synonyms, weigh more. Candidates are ordered by logit + linear * the re-ranker's score +
+    semantic * cosine.
     """
 
-    reader: float = 1.0
-    coverage: float = 0.0
-    unseen: float = 0.0
-    bias: float = 0.0
-    linear: float = 0.5
-    # The re-ranker's best this many go to the reader (with what lead-ins pass on).
+    reader: float = 0.366
+    coverage: float = -0.267
+    unseen: float = 0.25
+    bias: float = 0.171
+    cosine: float = 0.0
+    linear: float = 3.0
+    semantic: float = 0.0
+    # The re-ranker's best this many go to the reader (with what lead-ins pass on), and the
+    # embedder's nearest `nearest_pool` of the `nearest` sentences it adds to the candidates.
     pool: int = 10
+    nearest: int = 10
+    nearest_pool: int = 5
     # Sentences under a lead-in that take its place among the candidates.
     body: int = 2
-    answer_at: float = 0.5
-    closest_at: float = 0.2
+    answer_at: float = 0.52
+    closest_at: float = 0.46
 
-    def confidence(self, logit: np.ndarray, coverage: np.ndarray, unseen: float) -> np.ndarray:
+    def confidence(
+        self, logit: np.ndarray, coverage: np.ndarray, unseen: float, cosine: np.ndarray
+    ) -> np.ndarray:
         """The calibrated probability that each candidate answers."""
-        z = self.reader * logit + self.coverage * coverage + self.unseen * unseen + self.bias
+        z = (
+            self.reader * logit
+            + self.coverage * coverage
+            + self.unseen * unseen
+            + self.cosine * cosine
+            + self.bias
+        )
         return np.round(1.0 / (1.0 + np.exp(-z)), 4)
 
 
@@ -116,6 +132,7 @@ def answer_question(
     weights: RerankWeights = DEFAULT_WEIGHTS,
     reader: Reader | None = None,
     decision: Decision = DEFAULT_DECISION,
+    semantic: Semantic | None = None,
 ) -> Answer:
     """Rank the index's sentences against the question and keep those that answer it.
 
@@ -125,16 +142,23 @@ def answer_question(
     best go to the reader with the heading or FAQ question they sit under, headings and
     question lines hand their place to the sentences under them, and the reader's reading
     decides (decision.answer_at, decision.closest_at; min_confidence is then unused).
-    Without one, confidence is the share of the question's weight (IDF times English rarity)
-    the sentence contains, and min_confidence divides answered from not found.
+    With `semantic` (the embedder's view of the question), its nearest sentences join the
+    candidates, sharing a word with the question or not, and its cosine joins the reading.
+    Without a reader, confidence is the share of the question's weight (IDF times English
+    rarity) the sentence contains, and min_confidence divides answered from not found.
     """
     asked = Question.of(question, analyzer)
     terms = asked.terms
-    rescored, question_weight = _rescored(asked, index, weights, top_k)
+    with_reader = reader is not None
+    rescored, question_weight = _rescored(
+        asked, index, weights, top_k, semantic if with_reader else None, decision.nearest
+    )
     if not rescored:
         return Answer(question=question, terms=terms)
     if reader is not None:
-        reading = _read(asked, index, rescored, question_weight, reader, decision, context)
+        reading = _read(
+            asked, index, rescored, question_weight, reader, decision, context, semantic
+        )
         return reading.answer(asked, decision, top_k)
     best = rescored[0].coverage
     # Below the threshold the best sentence does not answer: say nothing rather than less.
@@ -162,26 +186,47 @@ def read_question(
     *,
     weights: RerankWeights = DEFAULT_WEIGHTS,
     decision: Decision = DEFAULT_DECISION,
+    semantic: Semantic | None = None,
 ) -> Reading | None:
     """What the reader makes of the question's best candidates (None: no candidate at all).
 
     answer_question's own path with a reader; benchmarks fit the Decision on these readings.
     """
     asked = Question.of(question, analyzer)
-    rescored, question_weight = _rescored(asked, index, weights, DEFAULT_TOP_K)
+    rescored, question_weight = _rescored(
+        asked, index, weights, DEFAULT_TOP_K, semantic, decision.nearest
+    )
     if not rescored:
         return None
-    return _read(asked, index, rescored, question_weight, reader, decision, False)
+    return _read(asked, index, rescored, question_weight, reader, decision, False, semantic)
 
 
 def _rescored(
-    asked: Question, index: SentenceIndex, weights: RerankWeights, top_k: int
+    asked: Question,
+    index: SentenceIndex,
+    weights: RerankWeights,
+    top_k: int,
+    semantic: Semantic | None = None,
+    nearest: int = 0,
 ) -> tuple[list[Rescored], dict[str, float]]:
-    """BM25's candidates and their followers, re-ranked; and the question's term weights."""
+    """BM25's candidates, their followers and the embedder's nearest, re-ranked; and weights.
+
+    The weights are the question's terms' (question_weights).
+    """
     candidates = with_followers(
-        index, index.search(asked.terms, max(top_k, weights.candidates)), asked.terms,
+        index,
+        index.search(asked.terms, max(top_k, weights.candidates)),
+        asked.terms,
         weights.followers,
     )
+    if semantic is not None:
+        # Sentences that say it in other words: their BM25 is 0 when no word is shared.
+        have = {sentence.id for sentence, _ in candidates}
+        candidates += [
+            (sentence, index.bm25_of(sentence, asked.terms))
+            for sentence, _ in semantic.nearest[:nearest]
+            if sentence.id not in have
+        ]
     if not candidates:
         return [], {}
     question_weight = question_weights(asked, index)
@@ -197,18 +242,21 @@ class Reading:
     linear: np.ndarray
     coverage: np.ndarray
     unseen: float
+    cosine: np.ndarray
 
     def order(self, decision: Decision) -> list[int]:
-        """The candidates best first: the reader's logit plus a share of the re-ranker's score.
+        """The candidates best first: the logit, plus the re-ranker's score and the cosine.
 
         Ties keep pool order (the re-ranker's).
         """
-        combined = self.logits + decision.linear * self.linear
+        combined = (
+            self.logits + decision.linear * self.linear + decision.semantic * self.cosine
+        )
         return np.lexsort((np.arange(len(combined)), -combined)).tolist()
 
     def answer(self, asked: Question, decision: Decision, top_k: int) -> Answer:
         """The outcome: answered, not sure (with the closest passages), or not found."""
-        confidence = decision.confidence(self.logits, self.coverage, self.unseen)
+        confidence = decision.confidence(self.logits, self.coverage, self.unseen, self.cosine)
         ranked = [
             dataclasses.replace(self.hits[i], confidence=float(confidence[i]))
             for i in self.order(decision)
@@ -230,9 +278,17 @@ def _read(
     reader: Reader,
     decision: Decision,
     context: bool,
+    semantic: Semantic | None = None,
 ) -> Reading:
-    """The re-ranker's best candidates read with the question, each with its lead-in."""
-    pool = _pool(index, rescored[: decision.pool], decision.body)
+    """The re-ranker's best candidates and the embedder's nearest, read with the question.
+
+    Each is read with the lead-in it sits under.
+    """
+    chosen = list(rescored[: decision.pool])
+    if semantic is not None and decision.nearest_pool:
+        close = {s.id for s, _ in semantic.nearest[: decision.nearest_pool]}
+        chosen += [each for each in rescored[decision.pool :] if each.sentence.id in close]
+    pool = _pool(index, chosen, decision.body)
     passages = [
         each.sentence.text if each.section is None else f"{each.section.text} {each.sentence.text}"
         for each in pool
@@ -255,7 +311,21 @@ def _read(
         np.array([each.score for each in pool]),
         np.array([each.coverage for each in pool]),
         unseen_share(question_weight, index),
+        np.array([_cosine(semantic, each) for each in pool]),
     )
+
+
+def _cosine(semantic: Semantic | None, candidate: _Candidate) -> float:
+    """The embedder's cosine for a candidate: of the sentence, or of its lead-in if closer.
+
+    An FAQ's question line says what the answer under it is about.
+    """
+    if semantic is None:
+        return 0.0
+    own = semantic.similarity(candidate.sentence)
+    if candidate.section is None:
+        return own
+    return max(own, semantic.similarity(candidate.section))
 
 
 class _Candidate(NamedTuple):

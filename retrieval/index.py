@@ -361,6 +361,14 @@ class SentenceIndex:
                 score += float(self._contribution(self.idf(query[j]), tf, length)[0])
         return score
 
+    def bm25_of(self, sentence: Sentence, query: Sequence[str]) -> float:
+        """The sentence's BM25 score for the query (0 when it is not in this index)."""
+        for segment in self._segments:
+            row = segment.row_of(sentence)
+            if row is not None:
+                return self.row_score(segment, row, query)
+        return 0.0
+
     def neighbours(self, sentence: Sentence) -> tuple[Sentence | None, Sentence | None]:
         """The sentences just before and after, within the same document."""
         for segment in self._segments:

@@ -11,12 +11,14 @@ from hypothesis import strategies as st
 from bot.render import (
     MESSAGE_LIMIT,
     NOT_FOUND,
+    NOT_SURE,
     escape,
     fit_lines,
     link,
     render_answer,
 )
 from retrieval import Analyzer, Answer, DocumentRef, Hit, Sentence
+from retrieval.answer import Outcome
 
 ANALYZER = Analyzer()
 _ESCAPED = re.compile(r"\\([^0-9A-Za-z\s])")
@@ -48,7 +50,7 @@ def answer_for(question: str, texts: list[str], title: str = "Doc", source: str 
         Hit(Sentence(n, document, n, text), score=1.0, confidence=1.0)
         for n, text in enumerate(texts, 1)
     )
-    return Answer(question, tuple(ANALYZER.analyze(question)), hits, 1.0)
+    return Answer(question, tuple(ANALYZER.analyze(question)), hits, 1.0, Outcome.ANSWERED)
 
 
 def test_escape_leaves_nothing_for_markdown_or_mentions():
@@ -165,3 +167,16 @@ def test_fit_lines_notes_what_was_left_out():
     assert len(text) <= 1000
     assert re.search(r"… and \d+ more$", text)
     assert fit_lines(["a", "b"]) == "a\nb"
+
+
+def test_not_sure_shows_the_closest_passages_under_a_line_saying_so():
+    document = DocumentRef(1, "FAQ", "")
+    heading = Sentence(1, document, 1, "Can I run it on Windows?")
+    sentence = Sentence(2, document, 2, "The installer works on Windows 10.")
+    hit = Hit(sentence, 1.0, 0.4, section=heading)
+    answer = Answer("does it run on windows", ("run", "window"), (), 0.4, Outcome.NOT_SURE, (hit,))
+    text = render_answer(answer, ANALYZER)
+    assert text.startswith(NOT_SURE + "\n")
+    assert "The installer works on" in shown_text(text)
+    # The FAQ question it sits under is its context, in the citation.
+    assert "*FAQ* › Can I run it on Windows?" in text.replace("\\", "")

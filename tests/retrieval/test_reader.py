@@ -5,7 +5,8 @@ import shutil
 import numpy as np
 import pytest
 
-from retrieval.reader import MODEL_FILE, TOKENIZER_FILE, Reader, ReaderFiles, ReaderUnavailableError
+from retrieval.onnx_model import TOKENIZER_FILE, ModelFiles, ModelUnavailableError
+from retrieval.reader import MODEL_FILE, MODEL_SHA256, Reader
 
 
 def test_the_shipped_files_load_and_score_a_pair():
@@ -21,14 +22,14 @@ def test_a_changed_model_file_is_refused(tmp_path):
     shutil.copy(MODEL_FILE, changed)
     with changed.open("ab") as file:
         file.write(b"\0")
-    reader = Reader(ReaderFiles(model=changed))
-    with pytest.raises(ReaderUnavailableError, match="not the one recorded"):
+    reader = Reader(ModelFiles(changed, MODEL_SHA256))
+    with pytest.raises(ModelUnavailableError, match="not the one recorded"):
         reader.score("q", ["a sentence"])
 
 
 def test_a_missing_tokenizer_is_refused(tmp_path):
-    reader = Reader(ReaderFiles(tokenizer=tmp_path / "absent.json"))
-    with pytest.raises(ReaderUnavailableError, match="cannot be read"):
+    reader = Reader(ModelFiles(MODEL_FILE, MODEL_SHA256, tmp_path / "absent.json"))
+    with pytest.raises(ModelUnavailableError, match="cannot be read"):
         reader.load()
 
 

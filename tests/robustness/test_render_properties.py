@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from bot.render import ELLIPSIS, MESSAGE_LIMIT, render_answer
 from retrieval import Analyzer, Answer, DocumentRef, Hit, Sentence
+from retrieval.answer import Outcome
 from tests.bot.test_render import shown_text
 from tests.robustness.conftest import BOUNDED
 
@@ -88,7 +89,7 @@ def test_a_reply_fits_keeps_its_layout_and_quotes_verbatim(sentences, titles, so
         hits.append(Hit(sentence, 1.0, 1.0))
     if not hits:
         return
-    answer = Answer(question, tuple(ANALYZER.analyze(question)), tuple(hits), 1.0)
+    answer = Answer(question, tuple(ANALYZER.analyze(question)), tuple(hits), 1.0, Outcome.ANSWERED)
     reply = render_answer(answer, ANALYZER)
 
     assert len(reply) <= MESSAGE_LIMIT
