@@ -428,7 +428,7 @@ def default_variants() -> list[Variant]:
         Variant("Verbatim (shipped: with the reader)"),
         Variant(
             "Verbatim, words only (before the reader)",
-            retrieval=RetrievalSettings(reader=False, min_confidence=0.3, closest_confidence=0.0),
+            retrieval=RetrievalSettings(reader=False),
         ),
         Variant("plain BM25 (never declines)", plain_bm25_answerer),
     ]

@@ -11,6 +11,7 @@ from rank_bm25 import BM25Okapi
 
 from retrieval.analyzer import Analyzer
 from retrieval.answer import Decision, confidence_of, question_weights
+from retrieval.embedder import Embedder
 from retrieval.index import SentenceIndex
 from retrieval.reader import Reader
 from retrieval.rerank import Question, RerankWeights, rerank, with_followers
@@ -147,11 +148,13 @@ class Engine:
 
 
 class ReaderEngine(Engine):
-    """Engine, then the reader over the re-ranker's best `decision.pool`, as answer_question.
+    """Engine, then the embedder's nearest and the reader, as answer_question with both.
 
-    The pool is put first in the reader's order (its logit plus decision.linear times the
-    re-ranked score); the rest keep their re-ranked order below it. Lead-in lines (headings,
-    FAQ questions) are not handed to what follows here: Wikipedia prose has next to none.
+    The embedder's nearest `decision.nearest` sentences join the candidates; the re-ranker's
+    best `decision.pool` and the nearest `decision.nearest_pool` among them are read, and put
+    first in the reading's order (logit + linear * re-ranked score + semantic * cosine); the
+    rest keep their re-ranked order below. Lead-in lines (headings, FAQ questions) are not
+    handed to what follows here: Wikipedia prose has next to none.
     """
 
     def __init__(
@@ -161,16 +164,41 @@ class ReaderEngine(Engine):
         analyzer: Analyzer,
         reader: Reader,
         decision: Decision,
+        embedder: Embedder,
     ) -> None:
         super().__init__(sentences, config, analyzer)
         self.reader = reader
         self.decision = decision
+        self.embedder = embedder
+        self.vectors = embedder.embed(list(sentences))
+        self._cosine: dict[str, np.ndarray] = {}
+
+    def cosine(self, question: str) -> np.ndarray:
+        """The embedder's cosine of the question with every sentence."""
+        if question not in self._cosine:
+            self._cosine = {question: self.vectors @ self.embedder.embed([question])[0]}
+        return self._cosine[question]
+
+    def candidates(self, question: str, bm25: np.ndarray, best: list[int]) -> list[int]:
+        """BM25's best and their followers, then the embedder's nearest."""
+        chosen = super().candidates(question, bm25, best)
+        nearest = np.argsort(-self.cosine(question), kind="stable")[: self.decision.nearest]
+        have = set(chosen)
+        return chosen + [i for i in nearest.tolist() if i not in have]
 
     def rerank(self, question: str, bm25: np.ndarray, subset: Sequence[int]) -> np.ndarray:
         """Re-ranked scores of the subset, the reader's pool lifted above the rest."""
         linear = super().rerank(question, bm25, subset)
-        pool = np.argsort(-linear, kind="stable")[: self.decision.pool]
+        cosine = np.round(self.cosine(question)[list(subset)].astype(np.float64), 4)
+        pool = list(np.argsort(-linear, kind="stable")[: self.decision.pool])
+        close = np.argsort(-cosine, kind="stable")[: self.decision.nearest_pool]
+        pool += [i for i in close.tolist() if i not in set(pool)]
         logits = self.reader.score(question, [self.sentences[subset[i]].text for i in pool])
         final = linear.copy()
-        final[pool] = READ + logits + self.decision.linear * linear[pool]
+        final[pool] = (
+            READ
+            + logits
+            + self.decision.linear * linear[pool]
+            + self.decision.semantic * cosine[pool]
+        )
         return final

@@ -4,8 +4,9 @@
 
 SQuAD v1.1 dev (each question over its whole article, and within its paragraph) and SelQA
 test, as benchmarks/quality.py measures them, for the words-only ranking Verbatim shipped
-before the reader and for the same ranking with the reader over its best candidates
-(quality_rank.ReaderEngine). Held-out: SQuAD's odd-position articles, never tuned on.
+before the reader, and for the same ranking with the embedder's nearest sentences and the
+reader over its best candidates (quality_rank.ReaderEngine). Held-out: SQuAD's odd-position
+articles, never tuned on.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from quality_data import load_selqa, load_squad
 from quality_rank import Engine, ReaderEngine
 
 from bot.config import RetrievalSettings
+from retrieval.embedder import Embedder
 from retrieval.reader import Reader
 
 RESULTS = Path(__file__).resolve().parent / "results" / "quality_reader.md"
@@ -38,8 +40,13 @@ def main() -> None:
     reader = Reader()
     systems = {
         "words only (before the reader)": partial(Engine, config=config, analyzer=analyzer),
-        "with the reader (shipped)": partial(
-            ReaderEngine, config=config, analyzer=analyzer, reader=reader, decision=decision
+        "with the embedder and the reader (shipped)": partial(
+            ReaderEngine,
+            config=config,
+            analyzer=analyzer,
+            reader=reader,
+            decision=decision,
+            embedder=Embedder(),
         ),
     }
     lines = [

@@ -34,6 +34,8 @@ EXTENSIONS: tuple[str, ...] = (
 )
 GENERIC_ERROR = "Something went wrong on our side; it has been logged."
 COOLDOWN_MESSAGE = "You are asking quickly; try again in {seconds:.0f} s."
+# How long a stop waits for questions being answered to finish.
+_DRAIN_SECONDS = 10.0
 
 
 class CoolingDown(app_commands.CheckFailure):
@@ -142,6 +144,8 @@ class Verbatim(commands.Bot):
         self.server_settings = ServerSettingsBook(store, settings)
         self.extensions_to_load = tuple(extensions)
         self._retention: asyncio.Task[None] | None = None
+        # Questions being answered: a stop lets them finish (see close).
+        self.answering = InFlight()
 
     async def setup_hook(self) -> None:
         """Load every extension (logging each failure) and sync to development guilds."""
@@ -163,7 +167,9 @@ class Verbatim(commands.Bot):
             self._retention = asyncio.create_task(self.library.keep_retention())
 
     async def close(self) -> None:
-        """Stop the retention task, then disconnect."""
+        """Let questions being answered finish, stop the retention task, then disconnect."""
+        # Their replies and log writes need the store, which closes after the bot.
+        await self.answering.idle(timeout=_DRAIN_SECONDS)
         # discord.py waits ~2 s after READY for guilds before dispatching on_ready; a stop in
         # that window leaves its task to dispatch on a closed client (a logged AttributeError).
         ready = getattr(self._connection, "_ready_task", None)
@@ -216,6 +222,29 @@ def _start_error(error: BaseException, settings: DiscordSettings) -> VerbatimErr
     if isinstance(error, discord.HTTPException):
         return VerbatimError(f"Discord answered {error.status} at login ({where}): {error.text}")
     return VerbatimError(f"Cannot reach Discord at {where}: {error}")
+
+
+class InFlight:
+    """Counts work under way (`async with`), so that a stop can wait for it to finish."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def __aenter__(self) -> None:
+        self._count += 1
+        self._idle.clear()
+
+    async def __aexit__(self, *_: object) -> None:
+        self._count -= 1
+        if self._count == 0:
+            self._idle.set()
+
+    async def idle(self, timeout: float) -> None:
+        """Wait until nothing is under way, or `timeout` seconds."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), timeout)
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)

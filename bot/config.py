@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from bot.errors import ConfigError
-from retrieval.answer import DEFAULT_DECISION, Decision
+from retrieval.answer import DEFAULT_DECISION, DEFAULT_MIN_CONFIDENCE, Decision
 from retrieval.rerank import RerankWeights
 
 _FITTED = RerankWeights()
@@ -50,6 +50,9 @@ class RetrievalSettings:
     # from closest_confidence, and under that nothing is. Fitted on the tuning halves.
     min_confidence: float = DEFAULT_DECISION.answer_at
     closest_confidence: float = DEFAULT_DECISION.closest_at
+    # Without the reader, confidence is the share of the question's weight in the sentence,
+    # and this is the threshold tuned for it (docs/answers.md).
+    words_min_confidence: float = DEFAULT_MIN_CONFIDENCE
     context: bool = False
     max_question_chars: int = 2000
     # The configurable re-ranking weights default to the fitted ones the re-ranker holds.
@@ -216,6 +219,10 @@ def _validate(settings: Settings) -> None:
         (
             0 <= settings.retrieval.closest_confidence <= settings.retrieval.min_confidence,
             "retrieval.closest_confidence must be 0..min_confidence",
+        ),
+        (
+            0 <= settings.retrieval.words_min_confidence <= 1,
+            "retrieval.words_min_confidence must be 0..1",
         ),
         (
             min(

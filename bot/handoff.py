@@ -20,7 +20,11 @@ THUMBS_DOWN = "{role} can you help? This answer was marked unhelpful."
 
 
 def covered(answer: Answer) -> bool:
-    """Whether the documents cover a question: the one place that decides when to call in."""
+    """Whether the documents cover a question: the one place that decides when to call in.
+
+    Only an answer does: "not sure" (the closest passages, which may not answer) calls a
+    person in as "not found" does.
+    """
     return answer.answered
 
 

