@@ -53,7 +53,7 @@ class Semantic:
     nearest: tuple[tuple[Sentence, float], ...]
     similarities: np.ndarray
 
-    def similarity(self, sentence: Sentence) -> float:
-        """The cosine of the question and the sentence; 0 for a sentence not embedded yet."""
+    def similarity(self, sentence: Sentence) -> float | None:
+        """The cosine of the question and the sentence; None for one not embedded yet."""
         row = self.vectors.row_of.get(sentence.id)
-        return 0.0 if row is None else round(float(self.similarities[row]), 4)
+        return None if row is None else round(float(self.similarities[row]), 4)
