@@ -22,8 +22,9 @@ from retrieval.types import Sentence
 
 log = logging.getLogger(__name__)
 
-# Sentences embedded per hand-off to a thread: progress shows to questions between batches.
-_BATCH = 64
+# Sentences embedded per hand-off to a thread: progress shows to questions between batches,
+# and a process that ends waits for one batch at most.
+_BATCH = 16
 # A question waits this long after embedding starts for it to finish: the first question of
 # a small corpus (the CLI's one-off `ask` over the seeds) gets the embedder's view too.
 _WAIT_SECONDS = 3.0

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from retrieval.wordpiece import WordPiece
+
 DATA = Path(__file__).resolve().parent / "data"
 TOKENIZER_FILE = DATA / "reader-tokenizer.json"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
@@ -41,13 +43,13 @@ class OnnxModel:
         self.files = files
         self.max_tokens = max_tokens
         self._lock = threading.Lock()
-        self._loaded: tuple[Any, Any] | None = None
+        self._loaded: tuple[WordPiece, Any] | None = None
 
     def load(self) -> None:
         """Check the files and load the model now; ModelUnavailableError says what is wrong."""
         self._parts()
 
-    def _parts(self) -> tuple[Any, Any]:
+    def _parts(self) -> tuple[WordPiece, Any]:
         with self._lock:
             if self._loaded is None:
                 self._loaded = _load(self.files, self.max_tokens)
@@ -56,7 +58,10 @@ class OnnxModel:
     def run(self, inputs: Sequence[str | tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
         """The model's first output for the texts (or pairs) as one padded batch, and its mask."""
         tokenizer, session = self._parts()
-        encoded = tokenizer.encode_batch(list(inputs))
+        encoded = [
+            tokenizer.encode(each) if isinstance(each, str) else tokenizer.encode(*each)
+            for each in inputs
+        ]
         width = max(len(each.ids) for each in encoded)
         ids = np.zeros((len(encoded), width), dtype=np.int64)
         types = np.zeros_like(ids)
@@ -72,15 +77,12 @@ class OnnxModel:
         return output, mask
 
 
-def _load(files: ModelFiles, max_tokens: int) -> tuple[Any, Any]:
+def _load(files: ModelFiles, max_tokens: int) -> tuple[WordPiece, Any]:
     # Imported here so that a process that never reads does not load onnxruntime.
     import onnxruntime
-    from tokenizers import Tokenizer
 
     model_bytes = _checked(files.model, files.model_sha256)
-    tokenizer = Tokenizer.from_str(_checked(files.tokenizer, files.tokenizer_sha256).decode())
-    tokenizer.no_padding()
-    tokenizer.enable_truncation(max_tokens, strategy="longest_first")
+    tokenizer = WordPiece(_checked(files.tokenizer, files.tokenizer_sha256).decode(), max_tokens)
     options = onnxruntime.SessionOptions()
     # One thread: answers are computed on a thread of their own already, and a single
     # thread's sums come out the same way every time.
