@@ -28,6 +28,11 @@ _CJK = (
 )
 _MAX_WORD_CHARS = 100
 _CONTINUATION = "##"
+# ASCII text (most of it) takes a short cut: controls dropped, white space made spaces.
+_ASCII_CLEAN = {code: None for code in (*range(32), 127)} | {9: " ", 10: " ", 13: " "}
+_ASCII_PUNCTUATION = frozenset(
+    chr(code) for code in (*range(33, 48), *range(58, 65), *range(91, 97), *range(123, 127))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +115,8 @@ def _normalized(text: str) -> str:
     White space becomes a space. Lower case is taken a character at a time, as Rust does: no
     final-sigma rule.
     """
+    if text.isascii():
+        return text.translate(_ASCII_CLEAN).lower()
     out: list[str] = []
     for char in text:
         if char in "\t\n\r":
@@ -144,11 +151,10 @@ def _words(text: str) -> list[str]:
 
 
 def _is_punctuation(char: str) -> bool:
-    code = ord(char)
-    if 33 <= code <= 47 or 58 <= code <= 64 or 91 <= code <= 96 or 123 <= code <= 126:
+    if char in _ASCII_PUNCTUATION:
         return True
-    return unicodedata.category(char).startswith("P")
+    return char >= "\x80" and unicodedata.category(char).startswith("P")
 
 
 def _is_cjk(code: int) -> bool:
-    return any(low <= code <= high for low, high in _CJK)
+    return code >= 0x3400 and any(low <= code <= high for low, high in _CJK)
