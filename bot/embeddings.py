@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 # Sentences embedded per hand-off to a thread: progress shows to questions between batches,
 # and a process that ends waits for one batch at most.
 _BATCH = 16
+# Batches embedded at once, each on a thread of its own (and so a core).
+_WORKERS = 2
 # A question waits this long after embedding starts for it to finish: the first question of
 # a small corpus (the CLI's one-off `ask` over the seeds) gets the embedder's view too.
 _WAIT_SECONDS = 3.0
@@ -67,11 +69,22 @@ class Embeddings:
             pending = await asyncio.to_thread(self._pending, list(segments()))
             if not pending:
                 return
-            for start in range(0, len(pending), _BATCH):
-                chunk = pending[start : start + _BATCH]
-                vectors = await asyncio.to_thread(self.embedder.embed, [s.text for s in chunk])
-                for sentence, vector in zip(chunk, vectors, strict=True):
-                    self._vectors[sentence.id] = vector
+            # Two batches at a time, one a core: a vector does not depend on its batch.
+            step = _BATCH * _WORKERS
+            for start in range(0, len(pending), step):
+                chunks = [
+                    pending[at : at + _BATCH] for at in range(start, start + step, _BATCH)
+                ]
+                done = await asyncio.gather(
+                    *(
+                        asyncio.to_thread(self.embedder.embed, [s.text for s in chunk])
+                        for chunk in chunks
+                        if chunk
+                    )
+                )
+                for chunk, vectors in zip(chunks, done, strict=False):
+                    for sentence, vector in zip(chunk, vectors, strict=True):
+                        self._vectors[sentence.id] = vector
                 self._version += 1
 
     def _pending(self, segments: Sequence[Segment]) -> list[Sentence]:

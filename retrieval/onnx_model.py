@@ -39,9 +39,10 @@ class ModelFiles:
 class OnnxModel:
     """A tokenizer and an onnxruntime session, loaded once, on first use, behind a lock."""
 
-    def __init__(self, files: ModelFiles, max_tokens: int) -> None:
+    def __init__(self, files: ModelFiles, max_tokens: int, threads: int = 1) -> None:
         self.files = files
         self.max_tokens = max_tokens
+        self.threads = threads
         self._lock = threading.Lock()
         self._loaded: tuple[WordPiece, Any] | None = None
 
@@ -52,7 +53,7 @@ class OnnxModel:
     def _parts(self) -> tuple[WordPiece, Any]:
         with self._lock:
             if self._loaded is None:
-                self._loaded = _load(self.files, self.max_tokens)
+                self._loaded = _load(self.files, self.max_tokens, self.threads)
             return self._loaded
 
     def run(self, inputs: Sequence[str | tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
@@ -77,16 +78,20 @@ class OnnxModel:
         return output, mask
 
 
-def _load(files: ModelFiles, max_tokens: int) -> tuple[WordPiece, Any]:
+def _load(files: ModelFiles, max_tokens: int, threads: int) -> tuple[WordPiece, Any]:
     # Imported here so that a process that never reads does not load onnxruntime.
     import onnxruntime
 
     model_bytes = _checked(files.model, files.model_sha256)
     tokenizer = WordPiece(_checked(files.tokenizer, files.tokenizer_sha256).decode(), max_tokens)
     options = onnxruntime.SessionOptions()
-    # One thread: answers are computed on a thread of their own already, and a single
-    # thread's sums come out the same way every time.
-    options.intra_op_num_threads = 1
+    # Each thread takes whole rows of each operation: the sums come out the same, however
+    # many there are (tests/retrieval/test_reader.py compares one and two).
+    options.intra_op_num_threads = threads
+    # Threads that spin while waiting steal the cores numpy's comparison with every vector
+    # needs (benchmarks/speed_reader.py at 100k: p50 129 ms spinning, 75 ms not, 96 ms on one
+    # thread).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.inter_op_num_threads = 1
     session = onnxruntime.InferenceSession(
         model_bytes, options, providers=["CPUExecutionProvider"]

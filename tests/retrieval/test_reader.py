@@ -44,3 +44,10 @@ def test_long_questions_and_passages_are_cut_not_refused():
     long = " ".join(["word"] * 2000)
     assert Reader().score(long, [long]).shape == (1,)
     assert TOKENIZER_FILE.exists()
+
+
+def test_one_thread_and_two_give_the_same_logits():
+    passages = ["The installer works on Windows 10 and later.", "Open an issue on the tracker."] * 4
+    one = Reader(threads=1).score("does it work on windows", passages)
+    two = Reader(threads=2).score("does it work on windows", passages)
+    assert one.tolist() == two.tolist()
