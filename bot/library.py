@@ -148,7 +148,9 @@ class Library:
         self.reader = reader if settings.reader else None
         # The embedder's view needs the reader's: it is a signal the reading weighs.
         self.embeddings = (
-            Embeddings(embedder) if embedder is not None and settings.semantic and reader else None
+            Embeddings(embedder)
+            if embedder is not None and settings.semantic and self.reader is not None
+            else None
         )
         self._decision = settings.decision()
         self.settings = settings

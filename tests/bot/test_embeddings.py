@@ -48,3 +48,8 @@ async def test_without_the_embedder_setting_there_are_no_vectors(store):
     assert library.embeddings is None
     result = await library.ask("how many Special Operations forces?", scope=0, via="cli")
     assert result.answer.hits or result.answer.closest
+
+
+async def test_without_the_reader_nothing_is_embedded(store):
+    library = await open_library(store, reader=False)
+    assert library.reader is None and library.embeddings is None
