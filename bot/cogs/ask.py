@@ -315,46 +315,43 @@ class Ask(commands.Cog):
     async def on_message(self, message: discord.Message) -> None:
         """Answer a question asked in a message, replying to it."""
         async with self.bot.answering:
-            await self._on_message(message)
-
-    async def _on_message(self, message: discord.Message) -> None:
-        asked = self.question_in(message)
-        if asked is None:
-            return
-        via, question = asked
-        if via == "forum" and not self.claim_post(message.channel.id):
-            return
-        try:
-            self.check_cooldown(scope_of(message.guild), message.author.id)
-        except CoolingDown:
-            await _react(message, "⏳")
-            return
-        try:
-            scope = scope_of(message.guild)
-            # A new forum post opens its thread: no earlier question to lean on.
-            earlier = (
-                None if via == "forum" else await self.earlier_question(message.channel, scope)
-            )
-            text, result = await self.answer(
-                question,
-                scope=scope,
-                via=via,
-                channel_id=message.channel.id,
-                user_id=message.author.id,
-                earlier=earlier,
-                link=message.jump_url if message.guild is not None else None,
-                thread=isinstance(message.channel, discord.Thread),
-            )
-        except VerbatimError as error:
-            await _reply(message, error.render(escape))
-            return
-        except Exception:
-            log.exception("answering a message failed")
-            await _reply(message, GENERIC_ERROR)
-            return
-        text, allowed = self.call_in(text, result, message.channel)
-        view = feedback_view(result, message.channel)
-        await _reply(message, text, view, allowed_mentions=allowed)
+            asked = self.question_in(message)
+            if asked is None:
+                return
+            via, question = asked
+            if via == "forum" and not self.claim_post(message.channel.id):
+                return
+            try:
+                self.check_cooldown(scope_of(message.guild), message.author.id)
+            except CoolingDown:
+                await _react(message, "⏳")
+                return
+            try:
+                scope = scope_of(message.guild)
+                # A new forum post opens its thread: no earlier question to lean on.
+                earlier = (
+                    None if via == "forum" else await self.earlier_question(message.channel, scope)
+                )
+                text, result = await self.answer(
+                    question,
+                    scope=scope,
+                    via=via,
+                    channel_id=message.channel.id,
+                    user_id=message.author.id,
+                    earlier=earlier,
+                    link=message.jump_url if message.guild is not None else None,
+                    thread=isinstance(message.channel, discord.Thread),
+                )
+            except VerbatimError as error:
+                await _reply(message, error.render(escape))
+                return
+            except Exception:
+                log.exception("answering a message failed")
+                await _reply(message, GENERIC_ERROR)
+                return
+            text, allowed = self.call_in(text, result, message.channel)
+            view = feedback_view(result, message.channel)
+            await _reply(message, text, view, allowed_mentions=allowed)
 
     # -- slash and context-menu commands ----------------------------------------------------
 
@@ -390,50 +387,40 @@ class Ask(commands.Cog):
     ) -> None:
         """Check, acknowledge at once, then answer in a follow-up with the feedback buttons."""
         async with self.bot.answering:
-            await self._respond(interaction, question, via=via, header=header, link=link)
-
-    async def _respond(
-        self,
-        interaction: discord.Interaction[Verbatim],
-        question: str,
-        *,
-        via: str,
-        header: str = "",
-        link: str | None = None,
-    ) -> None:
-        # Refusals come before the deferral so they can be ephemeral; the tree's on_error
-        # turns them into a short reply only the asker sees.
-        question = self.bot.library.check_question(question)
-        self.check_cooldown(scope_of(interaction.guild), interaction.user.id)
-        await interaction.response.defer(thinking=True)
-        scope = scope_of(interaction.guild)
-        text, result = await self.answer(
-            question,
-            scope=scope,
-            via=via,
-            channel_id=interaction.channel_id or 0,
-            user_id=interaction.user.id,
-            header=header,
-            earlier=await self.earlier_question(interaction.channel, scope),
-            link=link,
-            thread=isinstance(interaction.channel, discord.Thread),
-        )
-        view = feedback_view(result, interaction.channel)
-        text, allowed = self.call_in(text, result, interaction.channel)
-        sent = await interaction.followup.send(
-            text,
-            allowed_mentions=allowed,
-            suppress_embeds=True,
-            wait=True,
-            **({"view": view} if view is not None else {}),
-        )
-        if link is None and interaction.guild_id is not None:
-            # A slash command's question is seen in the reply that quotes the answer (built
-            # here: a follow-up message does not know its server).
-            await self.bot.store.set_link(
-                result.interaction_id,
-                f"https://discord.com/channels/{interaction.guild_id}/{sent.channel.id}/{sent.id}",
+            # Refusals come before the deferral so they can be ephemeral; the tree's on_error
+            # turns them into a short reply only the asker sees.
+            question = self.bot.library.check_question(question)
+            self.check_cooldown(scope_of(interaction.guild), interaction.user.id)
+            await interaction.response.defer(thinking=True)
+            scope = scope_of(interaction.guild)
+            text, result = await self.answer(
+                question,
+                scope=scope,
+                via=via,
+                channel_id=interaction.channel_id or 0,
+                user_id=interaction.user.id,
+                header=header,
+                earlier=await self.earlier_question(interaction.channel, scope),
+                link=link,
+                thread=isinstance(interaction.channel, discord.Thread),
             )
+            view = feedback_view(result, interaction.channel)
+            text, allowed = self.call_in(text, result, interaction.channel)
+            sent = await interaction.followup.send(
+                text,
+                allowed_mentions=allowed,
+                suppress_embeds=True,
+                wait=True,
+                **({"view": view} if view is not None else {}),
+            )
+            if link is None and interaction.guild_id is not None:
+                # A slash command's question is seen in the reply that quotes the answer (built
+                # here: a follow-up message does not know its server).
+                await self.bot.store.set_link(
+                    result.interaction_id,
+                    f"https://discord.com/channels/{interaction.guild_id}/{sent.channel.id}/{sent.id}",
+                )
+
 
 
 async def _reply(
