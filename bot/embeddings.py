@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 _BATCH = 16
 # Batches embedded at once, each on a thread of its own (and so a core).
 _WORKERS = 2
+# New vectors are shown to questions this many at a time (see _embed).
+_PUBLISH = 1024
 # A question waits this long after embedding starts for it to finish: the first question of
 # a small corpus (the CLI's one-off `ask` over the seeds) gets the embedder's view too.
 _WAIT_SECONDS = 3.0
@@ -85,7 +87,11 @@ class Embeddings:
                 for chunk, vectors in zip(chunks, done, strict=False):
                     for sentence, vector in zip(chunk, vectors, strict=True):
                         self._vectors[sentence.id] = vector
-                self._version += 1
+                # A new version makes the next question rebuild its scope's table (a copy of
+                # every vector): so every _PUBLISH sentences, and at the end, not every batch.
+                made = start + step
+                if made % _PUBLISH < step or made >= len(pending):
+                    self._version += 1
 
     def _pending(self, segments: Sequence[Segment]) -> list[Sentence]:
         vectors = self._vectors
