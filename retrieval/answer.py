@@ -157,9 +157,9 @@ def answer_question(
     """
     asked = Question.of(question, analyzer)
     terms = asked.terms
-    with_reader = reader is not None
+    # The embedder's view is a signal of the reading: without a reader it is not used.
     rescored, question_weight = _rescored(
-        asked, index, weights, top_k, semantic if with_reader else None, decision.nearest
+        asked, index, weights, top_k, semantic if reader is not None else None, decision.nearest
     )
     if not rescored:
         return Answer(question=question, terms=terms)
