@@ -36,7 +36,7 @@ from markdown_it import MarkdownIt
 
 from bot.cli import open_library
 from bot.config import RetrievalSettings, Settings, StorageSettings
-from bot.library import AskResult, Library
+from bot.engine.library import AskResult, Library
 from retrieval.index import SentenceIndex
 
 T = TypeVar("T")

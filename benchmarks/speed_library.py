@@ -18,8 +18,8 @@ import numpy as np
 import psutil
 
 from bot.config import RetrievalSettings
-from bot.ingest import PreparePool, add_files, add_large_file, start_method, workers_for
-from bot.library import Library, analyzer_fingerprint, supported_files
+from bot.engine.ingest import PreparePool, add_files, add_large_file, start_method, workers_for
+from bot.engine.library import Library, analyzer_fingerprint, supported_files
 from bot.store import GLOBAL_SCOPE, Store
 from retrieval import Analyzer, SentenceIndex, answer_question, extract_text, split_sentences
 from retrieval.postings import Segment
@@ -80,7 +80,7 @@ async def fill_store(
 def ingest(documents: list[tuple[str, bytes]], path: Path, rounds: int = 2) -> dict:
     """Ingest throughput: a folder through the bulk path users run, and file by file.
 
-    The bulk path is `verbatim docs add <folder>`'s (bot/ingest.py: worker processes prepare,
+    The bulk path is `verbatim docs add <folder>`'s (bot/engine/ingest.py: worker processes prepare,
     this process stores and indexes in order), timed from starting the workers to an index
     ready to answer; the file-by-file path calls Library.add_document per document, as a
     Discord upload does. The two alternate, `rounds` times each, on the same files; then each

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import RetrievalSettings
-from bot.library import Library
+from bot.engine.library import Library
 from bot.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent

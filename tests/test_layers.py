@@ -10,7 +10,7 @@ import pytest
     ("modules", "forbidden"),
     [
         ("retrieval", ("discord", "aiosqlite", "asyncio")),
-        ("retrieval, bot.store, bot.library, bot.cli", ("discord",)),
+        ("retrieval, bot.store, bot.engine.library, bot.cli", ("discord",)),
     ],
 )
 def test_imports_stay_in_their_layer(modules, forbidden):

@@ -6,10 +6,10 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot.app import EXTENSIONS, CoolingDown, intents_for, use_endpoints, user_message
-from bot.checks import NOT_MODERATOR, NotModerator
 from bot.config import DiscordSettings
-from bot.cooldown import Cooldown
+from bot.discord.app import EXTENSIONS, CoolingDown, intents_for, use_endpoints, user_message
+from bot.discord.checks import NOT_MODERATOR, NotModerator
+from bot.discord.cooldown import Cooldown
 from bot.errors import DocumentNotFoundError
 
 

@@ -3,7 +3,7 @@
 import json
 import unicodedata
 
-from bot.terminal import json_line, printable
+from bot.cli.terminal import json_line, printable
 from tests.bot.test_cli import run
 
 # Set the window title, write the clipboard (OSC 52), clear the screen, the same with C1's

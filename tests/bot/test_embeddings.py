@@ -1,7 +1,7 @@
 """The library makes the embedder's vectors in the background and uses them to answer."""
 
 from bot.config import RetrievalSettings
-from bot.library import Library
+from bot.engine.library import Library
 from retrieval.embedder import Embedder
 from retrieval.reader import Reader
 from tests.conftest import SEEDS

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import zipfile
 
-from bot.export import export_file, interactions_csv
+from bot.engine.export import export_file, interactions_csv
 from bot.store import GLOBAL_SCOPE, LoggedAnswer
 from tests.bot.test_cli import VERBATIM, run
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 
-from bot.library import Library
+from bot.engine.library import Library
 
 SERVER_A = 1
 SERVER_B = 2

@@ -9,8 +9,8 @@ import pytest
 from aiohttp import web
 
 from bot.config import DocumentSettings
+from bot.engine.fetch import Fetcher, GuardedResolver, is_public_address
 from bot.errors import DocumentRejectedError
-from bot.fetch import Fetcher, GuardedResolver, is_public_address
 from tests.local_http import Route, local_server
 
 TEXT = b"Spare widgets are kept in the blue cabinet."

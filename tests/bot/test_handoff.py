@@ -1,7 +1,7 @@
 import discord
 
-from bot.handoff import pinging_only, with_line
-from bot.render import MESSAGE_LIMIT
+from bot.discord.handoff import pinging_only, with_line
+from bot.discord.render import MESSAGE_LIMIT
 
 
 def test_the_call_in_mentions_exactly_one_role_and_nobody_else():

@@ -18,8 +18,7 @@ from click.testing import CliRunner
 from bot import ingest
 from bot.cli import cli
 from bot.config import RetrievalSettings
-from bot.errors import DuplicateDocumentError, VerbatimError
-from bot.ingest import (
+from bot.engine.ingest import (
     FileOutcome,
     _prepare,
     _store_group,
@@ -28,7 +27,8 @@ from bot.ingest import (
     prepare_pool,
     workers_for,
 )
-from bot.library import Library, prepare_document, supported_files
+from bot.engine.library import Library, prepare_document, supported_files
+from bot.errors import DuplicateDocumentError, VerbatimError
 from bot.store import NewDocument, Store
 from retrieval import Analyzer
 from retrieval.sentences import paragraph_pieces

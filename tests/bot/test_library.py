@@ -5,13 +5,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from bot.config import RetrievalSettings
+from bot.engine.library import Library
 from bot.errors import (
     DocumentNotFoundError,
     DocumentRejectedError,
     DuplicateDocumentError,
     InvalidQuestionError,
 )
-from bot.library import Library
 from bot.store import GLOBAL_SCOPE, Store
 from tests.conftest import SEED_ANSWER, SEED_QUESTION, SEEDS
 

@@ -8,7 +8,7 @@ import tracemalloc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.render import (
+from bot.discord.render import (
     MESSAGE_LIMIT,
     NOT_FOUND,
     NOT_SURE,

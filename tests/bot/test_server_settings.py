@@ -1,8 +1,8 @@
 import pytest
 
 from bot.config import DiscordSettings, RetrievalSettings, Settings
+from bot.engine.server_settings import ServerSettingsBook
 from bot.errors import VerbatimError
-from bot.server_settings import ServerSettingsBook
 
 DEFAULTS = Settings(
     discord=DiscordSettings(question_channels=(5,), support_role=9, cooldown_questions=2),

@@ -3,7 +3,8 @@
 Fixtures: `world` (a `World`: the running env, the bot, `server()` to add a guild with a
 moderator and a member, `restart(**changes)`, `open_to_everyone()`, `expected_errors()`),
 `env` (the simcord Env) and `server` (one ready guild). Reuse them for load, fault and
-permission tests: the bot is built by `bot.app.create_bot`, exactly as `verbatim run` builds it.
+permission tests: the bot is built by `bot.discord.app.create_bot`, exactly as `verbatim run`
+builds it.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ import discord
 import pytest
 import simcord
 
-from bot.app import Verbatim, create_bot
 from bot.cli import open_library
 from bot.config import DiscordSettings, Settings, StorageSettings
-from bot.fetch import Fetcher
+from bot.discord.app import Verbatim, create_bot
+from bot.engine.fetch import Fetcher
 from tests.conftest import SEEDS
 
 

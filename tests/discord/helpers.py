@@ -6,7 +6,7 @@ import re
 
 import simcord
 
-from bot.render import MESSAGE_LIMIT
+from bot.discord.render import MESSAGE_LIMIT
 
 WIDGETS = (
     "Widget maintenance happens every Tuesday at noon in the east hall. "

@@ -5,8 +5,8 @@ from __future__ import annotations
 import discord
 import pytest
 
-from bot.app import CoolingDown
-from bot.render import MESSAGE_LIMIT, NOT_FOUND
+from bot.discord.app import CoolingDown
+from bot.discord.render import MESSAGE_LIMIT, NOT_FOUND
 from tests.conftest import SEED_QUESTION
 from tests.discord.helpers import assert_never_pings, callback_types
 
@@ -235,7 +235,7 @@ async def test_questions_that_cannot_be_asked_are_refused_with_a_reason(world, s
 
 
 def test_reply_view_has_two_persistent_buttons():
-    from bot.cogs.ask import FeedbackButton
+    from bot.discord.cogs.ask import FeedbackButton
 
     button = FeedbackButton(42, 1)
     assert button.custom_id == "verbatim:fb:42:up" and button.is_persistent()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from bot.render import NOT_FOUND, NOT_SURE
+from bot.discord.render import NOT_FOUND, NOT_SURE
 from tests.conftest import SEED_QUESTION
 from tests.discord.helpers import assert_never_pings, open_post
 from tests.discord.test_ask import assert_seed_answer

@@ -8,8 +8,8 @@ import pytest
 import simcord
 from aiohttp import web
 
-from bot.checks import NOT_MODERATOR, NotModerator
-from bot.render import NOT_FOUND, escape
+from bot.discord.checks import NOT_MODERATOR, NotModerator
+from bot.discord.render import NOT_FOUND, escape
 from tests.discord.helpers import WIDGET_QUESTION, WIDGETS, assert_never_pings, sentence_number
 from tests.local_http import Route, local_server
 

@@ -4,7 +4,7 @@ channel or forum post, only when the documents do not cover the question or an a
 
 from __future__ import annotations
 
-from bot.render import NOT_FOUND
+from bot.discord.render import NOT_FOUND
 from tests.conftest import SEED_QUESTION
 from tests.discord.helpers import (
     assert_never_pings,

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from bot.checks import NOT_MODERATOR, NotModerator
+from bot.discord.checks import NOT_MODERATOR, NotModerator
 from tests.conftest import SEED_QUESTION
 
 UNKNOWN = "what is the best recipe for banana bread?"

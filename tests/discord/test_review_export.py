@@ -19,8 +19,8 @@ import simcord.http.router
 import simcord.interactions
 from simcord.backend.errors import BackendError
 
-from bot.cogs.review import UPLOAD_HEADROOM
-from bot.export import interactions_csv
+from bot.discord.cogs.review import UPLOAD_HEADROOM
+from bot.engine.export import interactions_csv
 from bot.store import LoggedAnswer
 from tests.bot.test_cli import VERBATIM
 from tests.conftest import SEED_TEXT

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.app import CoolingDown
-from bot.checks import NOT_MODERATOR, NotModerator
-from bot.cogs.settings import NO_CONTENT_INTENT
 from bot.config import RetrievalSettings
-from bot.render import NOT_FOUND, NOT_SURE
+from bot.discord.app import CoolingDown
+from bot.discord.checks import NOT_MODERATOR, NotModerator
+from bot.discord.cogs.settings import NO_CONTENT_INTENT
+from bot.discord.render import NOT_FOUND, NOT_SURE
 from tests.conftest import SEED_QUESTION
 from tests.discord.test_ask import assert_seed_answer
 

@@ -9,8 +9,8 @@ import simcord
 from simcord.backend.models import Overwrite
 from simcord.enums import OverwriteType
 
-from bot.render import NOT_FOUND
-from bot.solved import ALREADY, NO_MANAGE_THREADS, NOT_A_POST, NOT_AUTHOR, NotPostAuthor
+from bot.discord.render import NOT_FOUND
+from bot.discord.solved import ALREADY, NO_MANAGE_THREADS, NOT_A_POST, NOT_AUTHOR, NotPostAuthor
 from tests.conftest import SEED_QUESTION
 from tests.discord.helpers import assert_never_pings, give_tags, open_post
 from tests.discord.test_ask import UNKNOWN_QUESTION, assert_seed_answer

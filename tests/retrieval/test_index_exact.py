@@ -16,7 +16,7 @@ import pytest
 from rank_bm25 import BM25Okapi
 
 from bot.config import RetrievalSettings
-from bot.library import Library
+from bot.engine.library import Library
 from bot.store import GLOBAL_SCOPE, Store
 from retrieval import Analyzer, DocumentRef, Sentence, SentenceIndex
 from retrieval import index as index_module

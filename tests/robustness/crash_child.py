@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bot.config import RetrievalSettings
-from bot.library import Library
+from bot.engine.library import Library
 from bot.store import Store
 
 SCOPE = 7

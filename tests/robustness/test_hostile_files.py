@@ -13,8 +13,8 @@ import pytest
 
 import retrieval.extract
 from bot.config import DocumentSettings, RetrievalSettings
+from bot.engine.library import Library
 from bot.errors import DocumentRejectedError
-from bot.library import Library
 
 SCOPE = 42
 LIMIT = DocumentSettings().max_bytes

@@ -18,7 +18,7 @@ from collections import Counter
 
 import pytest
 
-from bot.app import GENERIC_ERROR
+from bot.discord.app import GENERIC_ERROR
 from bot.store import GLOBAL_SCOPE, Store
 from tests.conftest import SEED_QUESTION
 from tests.e2e.test_run import START_TIMEOUT, verbatim_run

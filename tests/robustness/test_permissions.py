@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 import simcord
 
-from bot.checks import NOT_MODERATOR
-from bot.solved import NOT_AUTHOR
+from bot.discord.checks import NOT_MODERATOR
+from bot.discord.solved import NOT_AUTHOR
 from tests.conftest import SEED_QUESTION
 from tests.discord.helpers import open_post
 from tests.robustness.discord_world import running_world

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.config import PrivacySettings, RetrievalSettings
-from bot.library import Library
+from bot.engine.library import Library
 from bot.store import Store
 from tests.conftest import SEED_QUESTION, SEEDS
 

@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.config import RetrievalSettings
+from bot.engine.library import Library
 from bot.errors import InvalidQuestionError, VerbatimError
-from bot.library import Library
 from bot.store import GLOBAL_SCOPE, Store
 from retrieval.analyzer import Analyzer
 from retrieval.errors import ExtractionError

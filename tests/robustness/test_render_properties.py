@@ -8,7 +8,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.render import ELLIPSIS, MESSAGE_LIMIT, render_answer
+from bot.discord.render import ELLIPSIS, MESSAGE_LIMIT, render_answer
 from retrieval import Analyzer, Answer, DocumentRef, Hit, Sentence
 from retrieval.answer import Outcome
 from tests.bot.test_render import shown_text

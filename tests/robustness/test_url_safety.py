@@ -16,8 +16,8 @@ import pytest
 from aiohttp import web
 
 from bot.config import DocumentSettings
+from bot.engine.fetch import BlockedAddressError, Fetcher, GuardedResolver, is_public_address
 from bot.errors import DocumentRejectedError
-from bot.fetch import BlockedAddressError, Fetcher, GuardedResolver, is_public_address
 from tests.robustness.discord_world import running_world
 
 PRIVATE = "private, loopback or link-local"

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.render import MESSAGE_LIMIT
+from bot.discord.render import MESSAGE_LIMIT
 from retrieval import Answer
 
 if TYPE_CHECKING:
-    from bot.app import Verbatim
+    from bot.discord.app import Verbatim
 
 log = logging.getLogger(__name__)
 

@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot.cogs.moderated import ModeratorGroupCog, server_scope, tell
-from bot.export import ExportFile, export_file
-from bot.render import NO_MENTIONS, escape, fit_lines, shorten
+from bot.discord.cogs.moderated import ModeratorGroupCog, server_scope, tell
+from bot.discord.render import NO_MENTIONS, escape, fit_lines, shorten
+from bot.engine.export import ExportFile, export_file
 from bot.store import InteractionRecord
 from bot.wording import counted
 
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from bot.app import Verbatim
+    from bot.discord.app import Verbatim
 
 # At most this many rows per export, the newest; `before:` goes on from where one stopped.
 EXPORT_LIMIT = 20_000

@@ -3,7 +3,7 @@
 Everything here is plain string work (no I/O). Document text is escaped so that a document can
 neither format nor break the reply, and every reply fits Discord's 2000-character limit however
 long its sentences are. Replies are sent with `NO_MENTIONS`, so nothing in them can ping anyone
-(the one exception, the support role's hand-off, is bot/handoff.py's).
+(the one exception, the support role's hand-off, is bot/discord/handoff.py's).
 """
 
 from __future__ import annotations

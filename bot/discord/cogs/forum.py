@@ -8,10 +8,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.solved import SolvedButton, mark_solved
+from bot.discord.solved import SolvedButton, mark_solved
 
 if TYPE_CHECKING:
-    from bot.app import Verbatim
+    from bot.discord.app import Verbatim
 
 
 class Forum(commands.Cog):

@@ -12,16 +12,23 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import GENERIC_ERROR, CoolingDown
+from bot.discord.app import GENERIC_ERROR, CoolingDown
+from bot.discord.handoff import (
+    NOT_COVERED,
+    THUMBS_DOWN,
+    covered,
+    pinging_only,
+    support_role,
+    with_line,
+)
+from bot.discord.render import NO_MENTIONS, escape, render_answer
+from bot.discord.solved import SolvedButton, forum_post
+from bot.engine.library import AskResult
 from bot.errors import VerbatimError
-from bot.handoff import NOT_COVERED, THUMBS_DOWN, covered, pinging_only, support_role, with_line
-from bot.library import AskResult
-from bot.render import NO_MENTIONS, escape, render_answer
-from bot.solved import SolvedButton, forum_post
 from bot.store import GLOBAL_SCOPE
 
 if TYPE_CHECKING:
-    from bot.app import Verbatim
+    from bot.discord.app import Verbatim
 
 log = logging.getLogger(__name__)
 

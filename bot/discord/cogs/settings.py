@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Literal
 import discord
 from discord import app_commands
 
-from bot.cogs.moderated import ModeratorGroupCog, server_scope, tell
-from bot.render import escape, fit_lines
-from bot.server_settings import KEYS, ServerSettings
+from bot.discord.cogs.moderated import ModeratorGroupCog, server_scope, tell
+from bot.discord.render import escape, fit_lines
+from bot.engine.server_settings import KEYS, ServerSettings
 from bot.store import SettingChange
 
 if TYPE_CHECKING:
-    from bot.app import Verbatim
+    from bot.discord.app import Verbatim
 
 QuestionChannel = discord.TextChannel | discord.ForumChannel
 Setting = Literal[

@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot.checks import is_moderator
-from bot.cogs.moderated import ModeratorGroupCog, server_scope, tell
+from bot.discord.checks import is_moderator
+from bot.discord.cogs.moderated import ModeratorGroupCog, server_scope, tell
+from bot.discord.render import escape, fit_lines, link, shorten
 from bot.errors import DocumentRejectedError, VerbatimError
-from bot.render import escape, fit_lines, link, shorten
 from bot.store import StoredDocument
 from bot.wording import counted
 
 if TYPE_CHECKING:
-    from bot.app import Verbatim
+    from bot.discord.app import Verbatim
 
 log = logging.getLogger(__name__)
 

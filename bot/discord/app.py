@@ -15,22 +15,22 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.config import DiscordSettings, Settings
-from bot.cooldown import Cooldown
+from bot.discord.cooldown import Cooldown
+from bot.discord.render import MESSAGE_LIMIT, NO_MENTIONS, escape
+from bot.engine.fetch import Fetcher
+from bot.engine.library import Library
+from bot.engine.server_settings import ServerSettingsBook
 from bot.errors import VerbatimError
-from bot.fetch import Fetcher
-from bot.library import Library
-from bot.render import MESSAGE_LIMIT, NO_MENTIONS, escape
-from bot.server_settings import ServerSettingsBook
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
 EXTENSIONS: tuple[str, ...] = (
-    "bot.cogs.ask",
-    "bot.cogs.docs",
-    "bot.cogs.review",
-    "bot.cogs.settings",
-    "bot.cogs.forum",
+    "bot.discord.cogs.ask",
+    "bot.discord.cogs.docs",
+    "bot.discord.cogs.review",
+    "bot.discord.cogs.settings",
+    "bot.discord.cogs.forum",
 )
 GENERIC_ERROR = "Something went wrong on our side; it has been logged."
 COOLDOWN_MESSAGE = "You are asking quickly; try again in {seconds:.0f} s."

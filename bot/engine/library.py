@@ -24,9 +24,9 @@ from typing import Any, TypeVar, cast
 
 import nltk
 
-from bot.batching import Batcher
 from bot.config import PrivacySettings, RetrievalSettings
-from bot.embeddings import Embeddings
+from bot.engine.batching import Batcher
+from bot.engine.embeddings import Embeddings
 from bot.errors import DocumentRejectedError, DuplicateDocumentError, InvalidQuestionError
 from bot.store import (
     GLOBAL_SCOPE,
@@ -72,7 +72,7 @@ _PREPARE_INLINE_ROWS = 50_000
 _SEGMENT_INLINE_ROWS = 5_000
 # Questions asked together, or while others are being answered, are answered together, this
 # many at most per hand-off to the answering thread (a batch takes a few milliseconds). Each
-# server's questions take turns in a batch (bot/batching.py), and the answering thread is the
+# server's questions take turns in a batch (bot/engine/batching.py), and the answering thread is the
 # library's own: a server's flood of questions, or documents being read, merged or indexed in
 # the shared thread pool, never queue ahead of another server's question.
 _ANSWER_BATCH = 16
@@ -803,9 +803,9 @@ def prepare_document(
 ) -> PreparedDocument:
     """Extract, split and analyze a document: pure work, no store (slow: not on the loop).
 
-    Library.prepare calls it in a thread; the bulk path (bot/ingest.py) in worker processes.
+    Library.prepare calls it in a thread; the bulk path (bot/engine/ingest.py) in worker processes.
     `split_and_analyze` (text -> sentences and their terms) replaces splitting with
-    split_sentences and analyzing with `analyzer`; it must give what they give (bot/ingest.py
+    split_sentences and analyzing with `analyzer`; it must give what they give (bot/engine/ingest.py
     spreads a long text's paragraphs over worker processes).
     """
     limit = max_bytes

@@ -8,11 +8,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import require_moderator
-from bot.render import NO_MENTIONS
+from bot.discord.checks import require_moderator
+from bot.discord.render import NO_MENTIONS
 
 if TYPE_CHECKING:
-    from bot.app import Verbatim
+    from bot.discord.app import Verbatim
 
 
 @app_commands.guild_only()

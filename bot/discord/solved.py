@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
-from bot.checks import is_moderator
+from bot.discord.checks import is_moderator
+from bot.discord.render import NO_MENTIONS
 from bot.errors import VerbatimError
-from bot.render import NO_MENTIONS
 
 if TYPE_CHECKING:
-    from bot.app import Verbatim
+    from bot.discord.app import Verbatim
 
 log = logging.getLogger(__name__)
 

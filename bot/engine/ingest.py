@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from bot.engine.library import Library, PreparedDocument, prepare_document
 from bot.errors import DuplicateDocumentError, VerbatimError
-from bot.library import Library, PreparedDocument, prepare_document
 from bot.store import StoredDocument
 from retrieval import Analyzer, split_sentences
 from retrieval.sentences import paragraph_pieces

@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 
 import click
 
+from bot.cli.terminal import json_line, printable
 from bot.config import Settings, load_settings
-from bot.errors import VerbatimError
-from bot.export import interaction_json, interactions_csv
-from bot.ingest import (
+from bot.engine.export import interaction_json, interactions_csv
+from bot.engine.ingest import (
     FileOutcome,
     PreparePool,
     add_files,
@@ -26,9 +26,9 @@ from bot.ingest import (
     prepare_pool,
     workers_for,
 )
-from bot.library import AskResult, Library, supported_files
+from bot.engine.library import AskResult, Library, supported_files
+from bot.errors import VerbatimError
 from bot.store import GLOBAL_SCOPE, Store, StoredDocument
-from bot.terminal import json_line, printable
 from bot.wording import counted
 from retrieval.answer import Hit
 from retrieval.embedder import Embedder
@@ -477,7 +477,7 @@ def _discord_token() -> str:
 @click.pass_context
 def run_command(ctx: click.Context, config_path: Path | None) -> None:
     """Start the Discord bot (token from DISCORD_TOKEN; Ctrl-C or SIGTERM stops it cleanly)."""
-    from bot.app import run_bot
+    from bot.discord.app import run_bot
 
     settings = _bot_settings(ctx, config_path)
     token = _discord_token()
@@ -492,7 +492,7 @@ def run_command(ctx: click.Context, config_path: Path | None) -> None:
 @click.pass_context
 def sync_command(ctx: click.Context, guild: int | None, config_path: Path | None) -> None:
     """Register the bot's slash commands with Discord, globally or in one server."""
-    from bot.app import sync_commands
+    from bot.discord.app import sync_commands
 
     settings = _bot_settings(ctx, config_path)
     count = asyncio.run(sync_commands(settings, _discord_token(), guild))
