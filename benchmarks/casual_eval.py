@@ -34,9 +34,9 @@ from typing import Any, TypeVar
 
 from markdown_it import MarkdownIt
 
-from bot.cli import open_library
 from bot.config import RetrievalSettings, Settings, StorageSettings
 from bot.engine.library import AskResult, Library
+from bot.main import open_library
 from retrieval.index import SentenceIndex
 
 T = TypeVar("T")

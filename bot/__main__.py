@@ -1,5 +1,5 @@
-"""`python -m bot` runs the CLI."""
+"""`python -m bot` runs the `verbatim` program."""
 
-from bot.cli import main
+from bot.main import main
 
 main()

@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 
 import aiohttp
 import discord
@@ -24,6 +25,9 @@ from bot.errors import VerbatimError
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+
+# How the composition root (bot/main.py) lets the app open the library, in its own chain.
+OpenLibrary = Callable[[Settings], AbstractAsyncContextManager[Library]]
 
 EXTENSIONS: tuple[str, ...] = (
     "bot.discord.cogs.ask",
@@ -289,10 +293,8 @@ class GracefulStop:
             task.add_done_callback(self._closing.discard)
 
 
-async def run_bot(settings: Settings, token: str) -> None:
+async def run_bot(settings: Settings, token: str, open_library: OpenLibrary) -> None:
     """Open every resource once, in one chain, then run the bot until it is stopped."""
-    from bot.cli import open_library
-
     use_endpoints(settings.discord)
     stop = GracefulStop()
     try:
@@ -316,10 +318,10 @@ async def run_bot(settings: Settings, token: str) -> None:
         asyncio.current_task().uncancel()  # type: ignore[union-attr]
 
 
-async def sync_commands(settings: Settings, token: str, guild_id: int | None) -> int:
+async def sync_commands(
+    settings: Settings, token: str, guild_id: int | None, open_library: OpenLibrary
+) -> int:
     """Log in without connecting to the gateway and sync the slash commands; returns how many."""
-    from bot.cli import open_library
-
     use_endpoints(settings.discord)
     async with (
         open_library(settings) as library,

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.config import RetrievalSettings
+from bot.main import SERVICES
 from tests.conftest import SEED_ANSWER, SEED_QUESTION
 
 # The command this interpreter's environment installed (beside it in the venv's bin), not
@@ -335,7 +336,7 @@ def test_every_command_has_help():
         ("docs", "replace"),
         ("log",),
     ):
-        result = runner.invoke(cli, [*command, "--help"])
+        result = runner.invoke(cli, [*command, "--help"], obj=SERVICES)
         assert result.exit_code == 0, result.output
         assert "Usage:" in result.output and len(result.output.splitlines()) > 3
 

@@ -142,7 +142,8 @@ def test_bot_commands_have_help(command):
     from click.testing import CliRunner
 
     from bot.cli import cli
+    from bot.main import SERVICES
 
-    result = CliRunner().invoke(cli, [command, "--help"])
+    result = CliRunner().invoke(cli, [command, "--help"], obj=SERVICES)
     assert result.exit_code == 0
     assert "Usage:" in result.output and "--config" in result.output

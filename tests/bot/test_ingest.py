@@ -29,6 +29,7 @@ from bot.engine.ingest import (
 )
 from bot.engine.library import Library, prepare_document, supported_files
 from bot.errors import DuplicateDocumentError, VerbatimError
+from bot.main import SERVICES
 from bot.store import NewDocument, Store
 from retrieval import Analyzer
 from retrieval.sentences import paragraph_pieces
@@ -183,6 +184,7 @@ def test_cli_folder_add_in_workers_reports_the_bad_file_and_adds_the_rest(tmp_pa
     result = CliRunner().invoke(
         cli,
         ["--db", str(db), "docs", "add", str(tmp_path / "docs"), "--workers", "2", "--scope", "7"],
+        obj=SERVICES,
     )
     assert result.exit_code == 1
     broken = tmp_path / "docs" / "c-broken.pdf"
@@ -195,6 +197,7 @@ def test_cli_folder_add_in_workers_reports_the_bad_file_and_adds_the_rest(tmp_pa
     listed = CliRunner().invoke(
         cli,
         ["--db", str(db), "docs", "add", str(tmp_path / "docs"), "-v", "--scope", "7"],
+        obj=SERVICES,
     )
     assert listed.output.count("already here: ") == 5
     assert f"already here: {tmp_path / 'docs' / 'd-kettle.html'} is document " in listed.output

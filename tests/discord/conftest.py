@@ -19,10 +19,10 @@ import discord
 import pytest
 import simcord
 
-from bot.cli import open_library
 from bot.config import DiscordSettings, Settings, StorageSettings
 from bot.discord.app import Verbatim, create_bot
 from bot.engine.fetch import Fetcher
+from bot.main import open_library
 from tests.conftest import SEEDS
 
 

@@ -8,9 +8,9 @@ import discord
 import pytest
 import simcord
 
-from bot.cli import open_library
 from bot.discord.app import create_bot
 from bot.engine.fetch import Fetcher
+from bot.main import open_library
 from tests.conftest import SEED_QUESTION
 from tests.discord.conftest import make_settings
 

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from bot.cli import cli
 from bot.config import PrivacySettings, RetrievalSettings
 from bot.engine.library import Library
+from bot.main import SERVICES
 from bot.store import Store
 from tests.conftest import SEED_QUESTION, SEEDS
 
@@ -136,7 +137,9 @@ def run_cli(tmp_path, *args: str, config: str = ""):
     config_path.write_text(
         f'[storage]\ndatabase = "{tmp_path / "verbatim.db"}"\nseeds = "{SEEDS}"\n' + config
     )
-    return CliRunner().invoke(cli, ["--config", str(config_path), *args], catch_exceptions=False)
+    return CliRunner().invoke(
+        cli, ["--config", str(config_path), *args], obj=SERVICES, catch_exceptions=False
+    )
 
 
 def test_cli_log_forget_and_purge(tmp_path):
