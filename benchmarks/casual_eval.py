@@ -355,7 +355,7 @@ def casual_corpus(
                 try:
                     async with open_library(settings) as library:
                         for path in sorted(documents.iterdir()):
-                            await library.add_document(
+                            await library.documents.add(
                                 SCOPE,
                                 path.read_bytes(),
                                 filename=path.name,

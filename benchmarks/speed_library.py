@@ -18,8 +18,10 @@ import numpy as np
 import psutil
 
 from bot.config import RetrievalSettings
+from bot.engine.documents import supported_files
+from bot.engine.indexes import analyzer_fingerprint
 from bot.engine.ingest import PreparePool, add_files, add_large_file, start_method, workers_for
-from bot.engine.library import Library, analyzer_fingerprint, supported_files
+from bot.engine.library import Library
 from bot.store import GLOBAL_SCOPE, Store
 from retrieval import Analyzer, SentenceIndex, answer_question, extract_text, split_sentences
 from retrieval.postings import Segment
@@ -171,7 +173,7 @@ async def _ingest_long(file: Path, path: Path, workers: int) -> tuple[int, float
             library = Library(store, RetrievalSettings())
             await library.load()
             if pool is None:
-                document = await library.add_document(1, file.read_bytes(), filename=file.name)
+                document = await library.documents.add(1, file.read_bytes(), filename=file.name)
             else:
                 document = await add_large_file(library, 1, file, pool)
             assert document is not None
@@ -193,7 +195,7 @@ async def _ingest_one_by_one(files: list[Path], path: Path, _: int) -> tuple[int
         started, cpu = time.perf_counter(), time.process_time()
         sentences = 0
         for file in files:
-            document = await library.add_document(
+            document = await library.documents.add(
                 1, file.read_bytes(), filename=file.name, source=str(file)
             )
             assert document is not None
@@ -385,7 +387,7 @@ async def _cold_start_and_add(path: Path, payload: dict) -> dict:
         await asyncio.sleep(0.2)
         before = len(latencies)
         t = time.perf_counter()
-        document = await library.add_document(
+        document = await library.documents.add(
             scope, payload["document"].encode(), filename="added.txt", source="added"
         )
         added_s = time.perf_counter() - t
@@ -426,7 +428,7 @@ async def _cold_start_and_add(path: Path, payload: dict) -> dict:
 
 def _index_side_seconds(library: Library, scope: int, document_id: int) -> float:
     """Seconds the index side of an add takes: analyze, build a segment, gather a new index."""
-    live = library._segments_of(scope)  # noqa: SLF001 - a measurement
+    live = library.indexes.segments_of(scope)
     rows = [
         (s, None) for segment in live for s in segment.sentences if s.document.id == document_id
     ]
@@ -437,7 +439,7 @@ def _index_side_seconds(library: Library, scope: int, document_id: int) -> float
         for s, _ in rows
     ]
     t = time.perf_counter()
-    segment, _ = library._analyze_rows(stored)  # noqa: SLF001 - a measurement
+    segment, _ = library.indexes.analyze_rows(library.analyzer, stored)
     SentenceIndex.from_segments([*live, segment]).search(["lord"], 5)
     return time.perf_counter() - t
 
@@ -483,7 +485,7 @@ async def _many_scopes(path: Path, payload: dict) -> dict:
         result["scopes"] = scopes
         result["global_sentences"] = sum(
             len(s)
-            for s in library._segments_of(GLOBAL_SCOPE)  # noqa: SLF001 - a measurement
+            for s in library.indexes.segments_of(GLOBAL_SCOPE)
         )
     return result
 

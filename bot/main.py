@@ -36,7 +36,7 @@ async def open_library(settings: Settings) -> AsyncIterator[Library]:
             reader=Reader(),
             embedder=Embedder(),
         )
-        await library.purge_expired()
+        await library.privacy.purge_expired()
         await library.seed(settings.storage.seeds)
         await library.load()
         yield library

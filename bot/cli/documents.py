@@ -16,6 +16,7 @@ import click
 from bot.cli.context import CliContext, run_async, scope_option
 from bot.cli.root import cli
 from bot.cli.terminal import json_line, printable
+from bot.engine.documents import supported_files
 from bot.engine.ingest import (
     FileOutcome,
     PreparePool,
@@ -24,7 +25,7 @@ from bot.engine.ingest import (
     prepare_pool,
     workers_for,
 )
-from bot.engine.library import Library, supported_files
+from bot.engine.library import Library
 from bot.errors import VerbatimError
 from bot.store import StoredDocument
 from bot.wording import counted
@@ -109,7 +110,7 @@ async def _add_one(
     """Add one file; its errors end the command."""
     if pool is not None:
         return await add_large_file(library, scope, file, pool, title=title, added_by=added_by)
-    document = await library.add_document(
+    document = await library.documents.add(
         scope,
         file.read_bytes(),
         filename=file.name,
@@ -243,7 +244,7 @@ async def docs_replace(
 ) -> None:
     """Replace a document's content with the file at PATH, keeping its id."""
     async with obj.open_library() as library:
-        document = await library.replace_document(
+        document = await library.documents.replace(
             scope,
             document_id,
             path.read_bytes(),

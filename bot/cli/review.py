@@ -8,7 +8,7 @@ from bot.cli.context import CliContext, run_async
 from bot.cli.root import cli
 from bot.cli.terminal import json_line, printable
 from bot.engine.export import interaction_json, interactions_csv
-from bot.engine.library import Library
+from bot.engine.privacy import Privacy
 from bot.errors import VerbatimError
 
 
@@ -64,8 +64,7 @@ async def log_command(
 async def log_forget(obj: CliContext, user_id: str, scope: int | None) -> None:
     """Delete every logged question and vote of USER_ID (e.g. a Discord user id)."""
     async with obj.open_store() as store:
-        library = Library(store, obj.settings.retrieval, privacy=obj.settings.privacy)
-        removed = await library.forget_user(scope, user_id)
+        removed = await Privacy(store, obj.settings.privacy).forget_user(scope, user_id)
     click.echo(f"forgot {removed} logged questions of user {user_id}")
 
 
@@ -80,7 +79,6 @@ async def log_purge(obj: CliContext) -> None:
             "privacy.retention_days is 0 (keep the log forever); set it in the config file."
         )
     async with obj.open_store() as store:
-        library = Library(store, obj.settings.retrieval, privacy=obj.settings.privacy)
-        removed = await library.purge_expired()
+        removed = await Privacy(store, obj.settings.privacy).purge_expired()
     click.echo(f"deleted {removed} logged questions older than {days} days")
 

@@ -168,7 +168,7 @@ class Verbatim(commands.Bot):
             log.warning("question channels are configured but the message content intent is off")
         if self.settings.privacy.retention_days > 0:
             # Hourly, so a bot that runs for months still forgets on schedule.
-            self._retention = asyncio.create_task(self.library.keep_retention())
+            self._retention = asyncio.create_task(self.library.privacy.keep_retention())
 
     async def close(self) -> None:
         """Let questions being answered finish, stop the retention task, then disconnect."""

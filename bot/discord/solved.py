@@ -68,7 +68,7 @@ async def mark_solved(
     scope = interaction.guild.id
     if answer_id is None:
         answer_id = await bot.store.post_answer(scope, str(post.id))
-    solved_by = await bot.library.user_key(str(interaction.user.id))
+    solved_by = await bot.library.privacy.user_key(str(interaction.user.id))
     assert solved_by is not None
     if not await bot.store.mark_solved(str(post.id), scope, answer_id, solved_by):
         raise VerbatimError(ALREADY)

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from bot.engine.library import Library, PreparedDocument, prepare_document
+from bot.engine.documents import PreparedDocument, prepare_document
+from bot.engine.library import Library
 from bot.errors import DuplicateDocumentError, VerbatimError
 from bot.store import StoredDocument
 from retrieval import Analyzer, split_sentences
@@ -194,7 +195,7 @@ async def add_files(
     """
     if pool is None:
         # Each document is a small segment: merged many at a time, not after every few adds.
-        async with library.merges_deferred(scope):
+        async with library.indexes.merges_deferred(scope):
             for path in files:
                 yield await _add_in_thread(library, scope, path, added_by)
     else:
@@ -339,7 +340,9 @@ async def add_large_file(
     except BrokenProcessPool:
         log.warning("a worker process stopped; preparing %s in this process", path)
         prepared = await asyncio.to_thread(prepare)
-    document = await library.add_prepared(scope, prepared, source=str(path), added_by=added_by)
+    document = await library.documents.add_prepared(
+        scope, prepared, source=str(path), added_by=added_by
+    )
     assert document is not None, "duplicates raise"
     return document
 
@@ -361,7 +364,9 @@ async def _store(
             log.error("could not prepare %s:\n%s", path, prepared.details)
         return FileOutcome(path, error=prepared.message)
     try:
-        document = await library.add_prepared(scope, prepared, source=str(path), added_by=added_by)
+        document = await library.documents.add_prepared(
+            scope, prepared, source=str(path), added_by=added_by
+        )
     except DuplicateDocumentError as duplicate:
         return FileOutcome(path, error=duplicate.message, existing=duplicate.existing)
     except VerbatimError as error:
@@ -382,7 +387,9 @@ async def _store_group(
     if len(documents) <= 1:
         return [await _store(library, scope, path, prepared, added_by) for path, prepared in group]
     try:
-        stored = iter(await library.add_prepared_many(scope, documents, added_by=added_by))
+        stored = iter(
+            await library.documents.add_prepared_many(scope, documents, added_by=added_by)
+        )
     except VerbatimError:
         # Nothing of the group was stored: each file then gets its own answer.
         return [await _store(library, scope, path, prepared, added_by) for path, prepared in group]

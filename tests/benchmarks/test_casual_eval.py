@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine.library import prepare_document
+from bot.engine.documents import prepare_document
 from retrieval.analyzer import Analyzer
 
 ROOT = Path(__file__).resolve().parent.parent.parent

@@ -24,7 +24,7 @@ async def open_library(store, **settings) -> Library:
 async def test_every_sentence_gets_a_vector_and_new_ones_too(store):
     library = await open_library(store)
     await library.settle()
-    await library.add_document(5, FAQ, filename="faq.md")
+    await library.documents.add(5, FAQ, filename="faq.md")
     await library.settle()
     index = await library.index(5)
     meaning = library.embeddings.meaning(5, index, "does xz stand for anything", 3)
@@ -34,7 +34,7 @@ async def test_every_sentence_gets_a_vector_and_new_ones_too(store):
 
 async def test_a_question_sharing_no_word_finds_its_answer_through_meaning(store):
     library = await open_library(store)
-    await library.add_document(5, FAQ, filename="faq.md")
+    await library.documents.add(5, FAQ, filename="faq.md")
     await library.settle()
     result = await library.ask("wait do those 2 letters stand for something", scope=5, via="cli")
     shown = result.answer.hits or result.answer.closest

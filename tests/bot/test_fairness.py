@@ -30,8 +30,8 @@ def slow_markdown(number: int) -> bytes:
 async def test_a_server_flooding_questions_does_not_hold_back_another_servers_question(
     library: Library,
 ):
-    await library.add_document(SERVER_A, KETTLE, filename="kettle.txt")
-    await library.add_document(SERVER_B, TOASTER, filename="toaster.txt")
+    await library.documents.add(SERVER_A, KETTLE, filename="kettle.txt")
+    await library.documents.add(SERVER_B, TOASTER, filename="toaster.txt")
     finished: list[int] = []
 
     async def ask(scope: int, question: str) -> None:
@@ -52,12 +52,12 @@ async def test_a_server_flooding_questions_does_not_hold_back_another_servers_qu
 
 
 async def test_questions_are_answered_while_documents_fill_every_pool_thread(library: Library):
-    await library.add_document(SERVER_B, TOASTER, filename="toaster.txt")
+    await library.documents.add(SERVER_B, TOASTER, filename="toaster.txt")
     await library.ask("how long does the toaster take?", scope=SERVER_B, via="cli")
     finished: list[str] = []
 
     async def add(scope: int) -> None:
-        await library.add_document(scope, slow_markdown(scope), filename="notes.md")
+        await library.documents.add(scope, slow_markdown(scope), filename="notes.md")
         finished.append("document")
 
     # More servers adding a document at once than the pool has threads: some wait for one.
@@ -74,7 +74,7 @@ async def test_a_server_adding_many_documents_reads_them_one_at_a_time(library: 
     finished: list[int] = []
 
     async def add(scope: int, number: int) -> None:
-        await library.add_document(scope, slow_markdown(number), filename=f"{number}.md")
+        await library.documents.add(scope, slow_markdown(number), filename=f"{number}.md")
         finished.append(scope)
 
     many = [asyncio.create_task(add(SERVER_A, n)) for n in range(POOL_THREADS + 2)]

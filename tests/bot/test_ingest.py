@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from bot import ingest
+from bot.engine import ingest
 from bot.cli import cli
 from bot.config import RetrievalSettings
+from bot.engine.documents import prepare_document, supported_files
 from bot.engine.ingest import (
     FileOutcome,
     _prepare,
@@ -27,7 +28,7 @@ from bot.engine.ingest import (
     prepare_pool,
     workers_for,
 )
-from bot.engine.library import Library, prepare_document, supported_files
+from bot.engine.library import Library
 from bot.errors import DuplicateDocumentError, VerbatimError
 from bot.main import SERVICES
 from bot.store import NewDocument, Store
@@ -71,7 +72,7 @@ async def one_by_one(library: Library, files: list[Path]) -> list[FileOutcome]:
     outcomes = []
     for path in files:
         try:
-            document = await library.add_document(
+            document = await library.documents.add(
                 SCOPE, path.read_bytes(), filename=path.name, source=str(path), added_by="t"
             )
         except DuplicateDocumentError as duplicate:
@@ -129,12 +130,12 @@ async def test_bulk_add_stores_and_answers_exactly_as_adding_one_by_one(tmp_path
                     patch.setattr(ingest, "_GROUP_SENTENCES", 20)
                     patch.setattr(ingest, "_GROUP_MIN_SENTENCES", 20)
                     outcomes = await bulk(library, files, 2)
-                assert len(library._scopes[SCOPE].segments) == 3
+                assert len(library.indexes.own_segments(SCOPE)) == 3
             else:
                 outcomes = await bulk(library, files, 0 if way == "thread" else 2)
                 # The pool's files go in one group (fewer sentences than a group waits for),
                 # with the bad files and the duplicate inside it: one segment.
-                assert len(library._scopes[SCOPE].segments) == (1 if way == "pool" else 4)
+                assert len(library.indexes.own_segments(SCOPE)) == (1 if way == "pool" else 4)
             results[way] = (
                 [(o.path, o.document, o.error, o.existing and o.existing.id) for o in outcomes],
                 await stored(library),
@@ -208,13 +209,13 @@ async def test_merges_wait_for_the_end_of_a_bulk_add_and_scores_stay_exact(tmp_p
     async with Store.open(tmp_path / "merge.db") as store:
         library = Library(store, RetrievalSettings())
         await library.load()
-        async with library.merges_deferred(SCOPE):
+        async with library.indexes.merges_deferred(SCOPE):
             for number in range(12):
                 text = f"Note {number} about the river and stone number {number}. Sea {number}."
-                await library.add_document(SCOPE, text.encode(), filename=f"n{number}.txt")
-            assert len(library._scopes[SCOPE].segments) == 12  # more than 8: no merge yet
+                await library.documents.add(SCOPE, text.encode(), filename=f"n{number}.txt")
+            assert len(library.indexes.own_segments(SCOPE)) == 12  # more than 8: no merge yet
             await library_matches_rank_bm25(library, SCOPE, QUESTIONS_EXACT)
-        assert len(library._scopes[SCOPE].segments) <= 8  # merged before the block ends
+        assert len(library.indexes.own_segments(SCOPE)) <= 8  # merged before the block ends
         await library_matches_rank_bm25(library, SCOPE, QUESTIONS_EXACT)
 
 
@@ -347,7 +348,7 @@ async def test_a_group_stores_like_one_by_one_with_duplicates_and_bad_files_insi
                 # are all inside it.
                 group = list(zip(files, prepared, strict=True))
                 outcomes = await _store_group(library, SCOPE, group, "t")
-                assert len(library._scopes[SCOPE].segments) == 1
+                assert len(library.indexes.own_segments(SCOPE)) == 1
             results[way] = (
                 [(o.path, o.document, o.error, o.existing and o.existing.id) for o in outcomes],
                 await stored(library),
@@ -368,13 +369,13 @@ async def test_a_group_refuses_content_stored_before_it_and_repeated_within_it(t
         await library.load()
         kettle = b"The kettle boils a litre in ninety seconds. Descale it every month."
         lamp = b"The lamp has three brightness levels. It charges over USB."
-        first = await library.add_document(SCOPE, kettle, filename="kettle.txt")
+        first = await library.documents.add(SCOPE, kettle, filename="kettle.txt")
         assert first is not None
         group = [
-            (library.prepare(data, filename=name, content_type=None, title=None), name)
+            (library.documents.prepare(data, filename=name, content_type=None, title=None), name)
             for data, name in ((kettle, "again.txt"), (lamp, "lamp.txt"), (lamp, "lamp2.txt"))
         ]
-        again, lamp_document, lamp_again = await library.add_prepared_many(SCOPE, group)
+        again, lamp_document, lamp_again = await library.documents.add_prepared_many(SCOPE, group)
         assert isinstance(again, DuplicateDocumentError) and again.existing == first
         assert not isinstance(lamp_document, DuplicateDocumentError)
         assert isinstance(lamp_again, DuplicateDocumentError)

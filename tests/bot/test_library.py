@@ -69,7 +69,7 @@ async def test_seeding_happens_once(library):
 
 
 async def test_a_document_is_answered_from_at_once_and_only_in_its_scope(library):
-    document = await library.add_document(SERVER, KETTLE, filename="kettle.txt", added_by="mod")
+    document = await library.documents.add(SERVER, KETTLE, filename="kettle.txt", added_by="mod")
     assert document is not None and document.title == "Kettle manual"
     question = "how long does the kettle take to boil water?"
     mine = await library.ask(question, scope=SERVER, via="slash")
@@ -83,27 +83,27 @@ async def test_a_document_is_answered_from_at_once_and_only_in_its_scope(library
 
 
 async def test_duplicate_is_refused_naming_the_existing_document(library):
-    first = await library.add_document(SERVER, KETTLE, filename="kettle.txt")
+    first = await library.documents.add(SERVER, KETTLE, filename="kettle.txt")
     assert first is not None
     with pytest.raises(DuplicateDocumentError, match=f"document {first.id}, 'Kettle manual'"):
-        await library.add_document(SERVER, KETTLE, filename="again.txt")
+        await library.documents.add(SERVER, KETTLE, filename="again.txt")
 
 
 async def test_replace_and_remove_take_effect_for_the_next_question(library):
-    document = await library.add_document(SERVER, KETTLE, filename="kettle.txt")
+    document = await library.documents.add(SERVER, KETTLE, filename="kettle.txt")
     assert document is not None
     question = "what do I descale the kettle with?"
     before = await library.ask(question, scope=SERVER, via="cli")
     assert "vinegar" in before.answer.hits[0].sentence.text
-    await library.replace_document(SERVER, document.id, KETTLE_V2, filename="kettle.txt")
+    await library.documents.replace(SERVER, document.id, KETTLE_V2, filename="kettle.txt")
     after = await library.ask(question, scope=SERVER, via="cli")
     assert "citric acid" in after.answer.hits[0].sentence.text
     assert all("vinegar" not in h.sentence.text for h in after.answer.hits)
-    await library.remove_document(SERVER, document.id)
+    await library.documents.remove(SERVER, document.id)
     gone = await library.ask(question, scope=SERVER, via="cli")
     assert all(h.sentence.document.id != document.id for h in gone.answer.hits)
     with pytest.raises(DocumentNotFoundError):
-        await library.remove_document(SERVER, document.id)
+        await library.documents.remove(SERVER, document.id)
 
 
 async def start_add_held_before_indexing(store):
@@ -118,7 +118,7 @@ async def start_add_held_before_indexing(store):
     loop.set_default_executor(ThreadPoolExecutor(max_workers=1))
     gate = threading.Event()
     text = "".join(f"Gadget {n} hums a distinct tune at dawn.\n" for n in range(6000))
-    adding = asyncio.create_task(library.add_document(SERVER, text.encode(), filename="big.txt"))
+    adding = asyncio.create_task(library.documents.add(SERVER, text.encode(), filename="big.txt"))
     await asyncio.sleep(0)  # the document's preparation is queued first
     held = loop.run_in_executor(None, gate.wait)
     while not await store.count_documents(SERVER):
@@ -129,7 +129,7 @@ async def start_add_held_before_indexing(store):
 async def test_a_document_removed_while_it_is_being_indexed_stays_removed(store):
     library, adding, held, gate = await start_add_held_before_indexing(store)
     [stored] = await store.list_documents(SERVER)
-    removing = asyncio.create_task(library.remove_document(SERVER, stored.id))
+    removing = asyncio.create_task(library.documents.remove(SERVER, stored.id))
     await asyncio.sleep(0.2)  # long enough for the removal to finish if nothing holds it
     gate.set()
     await asyncio.gather(adding, removing, held)
@@ -151,9 +151,9 @@ async def test_an_add_cancelled_after_its_commit_is_still_answered_from(store):
 
 
 async def test_a_removal_cancelled_midway_still_takes_effect(library):
-    document = await library.add_document(SERVER, KETTLE, filename="kettle.txt")
+    document = await library.documents.add(SERVER, KETTLE, filename="kettle.txt")
     assert document is not None
-    removing = asyncio.create_task(library.remove_document(SERVER, document.id))
+    removing = asyncio.create_task(library.documents.remove(SERVER, document.id))
     await asyncio.sleep(0)  # it is waiting on the store now
     removing.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -164,17 +164,17 @@ async def test_a_removal_cancelled_midway_still_takes_effect(library):
 
 
 async def test_another_scope_cannot_replace_or_remove(library):
-    document = await library.add_document(SERVER, KETTLE, filename="kettle.txt")
+    document = await library.documents.add(SERVER, KETTLE, filename="kettle.txt")
     assert document is not None
     with pytest.raises(DocumentNotFoundError):
-        await library.remove_document(OTHER, document.id)
+        await library.documents.remove(OTHER, document.id)
     with pytest.raises(DocumentNotFoundError):
-        await library.replace_document(OTHER, document.id, KETTLE_V2, filename="k.txt")
+        await library.documents.replace(OTHER, document.id, KETTLE_V2, filename="k.txt")
 
 
 async def test_unreadable_document_is_rejected_and_nothing_is_stored(library):
     with pytest.raises(DocumentRejectedError, match="could not be read"):
-        await library.add_document(SERVER, b"%PDF-1.7 not really", filename="x.pdf")
+        await library.documents.add(SERVER, b"%PDF-1.7 not really", filename="x.pdf")
     assert await library.store.list_documents(SERVER) == []
 
 
@@ -192,7 +192,7 @@ async def test_a_restart_keeps_every_document_and_log_row(db_path):
         library = Library(store, RetrievalSettings())
         await library.seed(SEEDS)
         await library.load()
-        document = await library.add_document(SERVER, KETTLE, filename="kettle.txt")
+        document = await library.documents.add(SERVER, KETTLE, filename="kettle.txt")
         assert document is not None
         asked = await library.ask("how fast does the kettle boil?", scope=SERVER, via="cli")
     async with Store.open(db_path) as store:
@@ -212,15 +212,15 @@ async def test_pasted_text_without_a_title_is_titled_by_its_first_words(library)
         "Spare widgets are kept in the blue cabinet beside the loading dock on the ground floor. "
         "Ask a supervisor for the key."
     )
-    document = await library.add_document(SERVER, text.encode(), filename=None)
+    document = await library.documents.add(SERVER, text.encode(), filename=None)
     assert document is not None
     assert document.title == "Spare widgets are kept in the blue cabinet beside the…"
-    one_word = await library.add_document(SERVER, ("x" * 80 + ".").encode(), filename=None)
+    one_word = await library.documents.add(SERVER, ("x" * 80 + ".").encode(), filename=None)
     assert one_word is not None and one_word.title == "x" * 60 + "…"
 
 
 async def test_questions_asked_at_once_each_get_their_own_answer_and_log_row(library):
-    await library.add_document(SERVER, KETTLE, filename="kettle.txt")
+    await library.documents.add(SERVER, KETTLE, filename="kettle.txt")
     questions = [SEED_QUESTION, "How long does the kettle take to boil?", "   "] * 6
     outcomes = await asyncio.gather(
         *(library.ask(question, scope=SERVER, via="chat") for question in questions),

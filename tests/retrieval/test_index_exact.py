@@ -300,26 +300,26 @@ async def test_library_adds_replaces_and_removes_stay_exact(db_path):
         await library.seed(SEEDS)
         await library.load()
         await library_matches_rank_bm25(library, 5, QUESTIONS)
-        a = await library.add_document(5, TEXT_A.encode(), filename="a.txt")
-        b = await library.add_document(5, TEXT_B.encode(), filename="b.txt")
-        await library.add_document(9, TEXT_C.encode(), filename="c.txt")  # another scope
+        a = await library.documents.add(5, TEXT_A.encode(), filename="a.txt")
+        b = await library.documents.add(5, TEXT_B.encode(), filename="b.txt")
+        await library.documents.add(9, TEXT_C.encode(), filename="c.txt")  # another scope
         assert a is not None and b is not None
         await library_matches_rank_bm25(library, 5, QUESTIONS)
         await library_matches_rank_bm25(library, 9, QUESTIONS)
-        await library.replace_document(5, a.id, TEXT_C.encode(), filename="a2.txt")
+        await library.documents.replace(5, a.id, TEXT_C.encode(), filename="a2.txt")
         await library_matches_rank_bm25(library, 5, QUESTIONS)
-        await library.remove_document(5, b.id)
+        await library.documents.remove(5, b.id)
         await library_matches_rank_bm25(library, 5, QUESTIONS)
-        await library.add_document(GLOBAL_SCOPE, TEXT_B.encode(), filename="g.txt")
+        await library.documents.add(GLOBAL_SCOPE, TEXT_B.encode(), filename="g.txt")
         await library_matches_rank_bm25(library, 5, QUESTIONS)
         await library_matches_rank_bm25(library, GLOBAL_SCOPE, QUESTIONS)
         # Many small adds: more segments than the limit start a background merge.
         for number in range(12):
             text = f"Note {number} about the river and stone number {number}. Sea {number}."
-            await library.add_document(5, text.encode(), filename=f"n{number}.txt")
+            await library.documents.add(5, text.encode(), filename=f"n{number}.txt")
         await library_matches_rank_bm25(library, 5, QUESTIONS)
         await library.settle()
-        assert len(library._scopes[5].segments) <= 8  # merged in the background
+        assert len(library.indexes.own_segments(5)) <= 8  # merged in the background
         await library_matches_rank_bm25(library, 5, QUESTIONS)
     # A restart reads the cached terms and ranks the same.
     async with Store.open(db_path) as store:
@@ -334,7 +334,7 @@ async def test_cached_terms_are_dropped_when_the_analyzer_changes(db_path):
     async with Store.open(db_path) as store:
         library = Library(store, RetrievalSettings())
         await library.load()
-        await library.add_document(1, TEXT_A.encode(), filename="a.txt")
+        await library.documents.add(1, TEXT_A.encode(), filename="a.txt")
         await store.set_meta("terms_analyzer", "an older analyzer")
         await store.save_sentence_terms(
             [(row.id, "stale") for row, _ in await store.scope_sentences_with_terms(1)]

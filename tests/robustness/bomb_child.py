@@ -2,7 +2,7 @@
 
 Run as `python -m tests.robustness.bomb_child NAME`. It caps its own address space and CPU time,
 then builds the upload NAME (see UPLOADS) and sends it through the real preparation of
-an upload (size limit, extraction, splitting, analysis: bot.engine.library.prepare_document), and
+an upload (size limit, extraction, splitting, analysis: bot.engine.documents.prepare_document), and
 prints one line: "refused <message>" or "read <sentences>", then "took <seconds> <peak MB>".
 A parse that runs past the caps dies (MemoryError, or SIGXCPU), so a regression fails fast.
 """
@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 from bot.config import DocumentSettings
-from bot.engine.library import prepare_document
+from bot.engine.documents import prepare_document
 from bot.errors import DocumentRejectedError
 from retrieval import Analyzer
 from retrieval.extract import MAX_TEXT_CHARS

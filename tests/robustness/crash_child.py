@@ -105,7 +105,7 @@ async def log_questions(library: Library) -> None:
         )
         say(f"I {result.interaction_id}")
         if step % 3 == 0:
-            await library.record_feedback(result.interaction_id, str(step), 1)
+            await library.privacy.record_feedback(result.interaction_id, str(step), 1)
             say(f"F {result.interaction_id}")
 
 

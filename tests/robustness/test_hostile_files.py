@@ -28,7 +28,7 @@ async def library(store) -> Library:
 async def _refused(library: Library, data: bytes, filename: str | None, match: str) -> str:
     started = time.perf_counter()
     with pytest.raises(DocumentRejectedError, match=match) as caught:
-        await library.add_document(SCOPE, data, filename=filename)
+        await library.documents.add(SCOPE, data, filename=filename)
     # Refusals are cheap: hostile files are stopped before the expensive work.
     assert time.perf_counter() - started < 10
     assert await library.store.count_documents(SCOPE) == 0
@@ -70,7 +70,7 @@ TEXT_PAGE = (
 
 
 async def test_a_good_hand_built_pdf_is_read(library):
-    document = await library.add_document(SCOPE, pdf_with_content(TEXT_PAGE), filename="f.pdf")
+    document = await library.documents.add(SCOPE, pdf_with_content(TEXT_PAGE), filename="f.pdf")
     assert document is not None and document.sentence_count == 2
 
 
@@ -153,7 +153,7 @@ async def test_html_built_to_explode_is_refused_quickly(library, data):
 async def test_html_with_many_shallow_elements_is_still_read(library):
     page = b"<html><body>" + b"<p>Ferries leave hourly. <b>Tickets</b> cost four dollars." * 5_000
     page += b"<svg>" + b"<path d='M0 0'/>" * 5_000 + b"</svg><ul>" + b"<li>item" * 5_000
-    document = await library.add_document(SCOPE, page, filename="wide.html")
+    document = await library.documents.add(SCOPE, page, filename="wide.html")
     assert document is not None and document.sentence_count > 1_000
 
 
@@ -177,7 +177,7 @@ async def test_markdown_nested_past_its_limit_is_refused_or_read(library):
 async def test_a_filename_that_tries_path_traversal_writes_nothing(library, tmp_path, filename):
     before = {path for path in tmp_path.parent.rglob("*")}
     data = b"<p>The ferry leaves at seven.</p>" if filename.endswith(".html") else b"Ferry at 7."
-    document = await library.add_document(SCOPE, data, filename=filename, source="upload")
+    document = await library.documents.add(SCOPE, data, filename=filename, source="upload")
     assert document is not None
     # The name only ever becomes a title: no directories, no files written anywhere.
     assert "/" not in document.title and "\x00" not in document.title
@@ -230,7 +230,9 @@ SHIFT_JIS_PAGE = (
 async def test_text_in_another_encoding_is_read_correctly(
     library, data, filename, content_type, expected
 ):
-    document = await library.add_document(SCOPE, data, filename=filename, content_type=content_type)
+    document = await library.documents.add(
+        SCOPE, data, filename=filename, content_type=content_type
+    )
     assert document is not None
     sentences = await library.store.document_sentences(document.id)
     assert sentences[0].text == expected

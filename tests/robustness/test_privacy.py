@@ -39,17 +39,17 @@ async def test_forget_removes_a_users_questions_and_votes_in_that_scope_only(sto
     b1 = await ask(library, SCOPE_B, "1")
     b2 = await ask(library, SCOPE_B, "2")
     a2 = await ask(library, SCOPE_A, "2")
-    assert await library.record_feedback(b2, "1", 1)  # user 1 votes in scope B
-    assert await library.record_feedback(a2, "1", -1)  # and in scope A
-    assert await library.record_feedback(a1, "2", 1)  # user 2 votes on user 1's answer
+    assert await library.privacy.record_feedback(b2, "1", 1)  # user 1 votes in scope B
+    assert await library.privacy.record_feedback(a2, "1", -1)  # and in scope A
+    assert await library.privacy.record_feedback(a1, "2", 1)  # user 2 votes on user 1's answer
 
-    assert await library.forget_user(SCOPE_A, "1") == 1
+    assert await library.privacy.forget_user(SCOPE_A, "1") == 1
     assert await store.get_interaction(a1) is None
     assert (await store.get_interaction(a2)).thumbs_down == 0  # their vote in A is gone
     assert (await store.get_interaction(b1)) is not None  # scope B is not scope A's to forget
     assert (await store.get_interaction(b2)).thumbs_up == 1
 
-    assert await library.forget_user(None, "1") == 1
+    assert await library.privacy.forget_user(None, "1") == 1
     assert await store.get_interaction(b1) is None
     assert (await store.get_interaction(b2)).thumbs_up == 0
     assert raw_rows(db_path, "SELECT COUNT(*) FROM interactions WHERE user_id = '1'") == [(0,)]
@@ -60,7 +60,7 @@ async def test_hashed_user_ids_never_store_the_id_and_still_forget_and_vote(db_p
     async with Store.open(db_path) as store:
         library = make_library(store, hash_user_ids=True)
         first = await ask(library, SCOPE_A, "123456789012345678")
-        assert await library.record_feedback(first, "123456789012345678", 1)
+        assert await library.privacy.record_feedback(first, "123456789012345678", 1)
         logged = await store.get_interaction(first)
         assert logged.user_id.startswith("h:") and "123456789012345678" not in logged.user_id
         assert logged.thumbs_up == 1
@@ -69,7 +69,8 @@ async def test_hashed_user_ids_never_store_the_id_and_still_forget_and_vote(db_p
         library = make_library(store, hash_user_ids=True)
         second = await ask(library, SCOPE_A, "123456789012345678")
         assert (await store.get_interaction(second)).user_id == logged.user_id
-        assert await library.record_feedback(first, "123456789012345678", -1)  # a change of mind
+        # A change of mind:
+        assert await library.privacy.record_feedback(first, "123456789012345678", -1)
         assert (await store.get_interaction(first)).thumbs_down == 1
         other = await ask(library, SCOPE_A, "999")
         assert (await store.get_interaction(other)).user_id != logged.user_id
@@ -78,7 +79,7 @@ async def test_hashed_user_ids_never_store_the_id_and_still_forget_and_vote(db_p
     assert "123456789012345678" not in dump
     async with Store.open(db_path) as store:
         library = make_library(store, hash_user_ids=True)
-        assert await library.forget_user(SCOPE_A, "123456789012345678") == 2
+        assert await library.privacy.forget_user(SCOPE_A, "123456789012345678") == 2
         assert await store.get_interaction(other) is not None
 
 
@@ -92,16 +93,16 @@ async def test_forget_finds_rows_from_before_hashing_was_switched_on(db_path):
 async def test_retention_deletes_rows_older_than_the_period_with_their_votes(store, db_path):
     library = make_library(store, retention_days=30)
     first = await ask(library, SCOPE_A, "1")
-    await library.record_feedback(first, "2", 1)
+    await library.privacy.record_feedback(first, "2", 1)
     now = datetime.now(UTC)
-    assert await library.purge_expired(now + timedelta(days=29)) == 0
-    assert await library.purge_expired(now + timedelta(days=31)) == 1
+    assert await library.privacy.purge_expired(now + timedelta(days=29)) == 0
+    assert await library.privacy.purge_expired(now + timedelta(days=31)) == 1
     assert await store.get_interaction(first) is None
     assert raw_rows(db_path, "SELECT COUNT(*) FROM feedback") == [(0,)]
     # A retention of 0 days means keep forever.
     keep = make_library(store, retention_days=0)
     await ask(keep, SCOPE_A, "1")
-    assert await keep.purge_expired(now + timedelta(days=10_000)) == 0
+    assert await keep.privacy.purge_expired(now + timedelta(days=10_000)) == 0
 
 
 def insert_old_row(path, days: int, via: str = "cli") -> None:
@@ -118,7 +119,7 @@ async def test_the_long_running_purge_applies_retention_at_once_and_keeps_going(
     library = make_library(store, retention_days=7)
     insert_old_row(db_path, days=8)
     insert_old_row(db_path, days=6)
-    task = asyncio.create_task(library.keep_retention(every_seconds=0.05))
+    task = asyncio.create_task(library.privacy.keep_retention(every_seconds=0.05))
     for _ in range(200):
         await asyncio.sleep(0.01)
         if raw_rows(db_path, "SELECT COUNT(*) FROM interactions") == [(1,)]:

@@ -165,8 +165,8 @@ class LibraryRunner:
         self.store: Store = self.run(self._store_cm.__aenter__())
         self.library = Library(self.store, RetrievalSettings())
         self.run(self.library.seed(SEEDS))
-        self.run(self.library.add_document(SCOPE_A, DOCUMENT_A.encode(), filename="a.txt"))
-        self.run(self.library.add_document(SCOPE_B, DOCUMENT_B.encode(), filename="b.txt"))
+        self.run(self.library.documents.add(SCOPE_A, DOCUMENT_A.encode(), filename="a.txt"))
+        self.run(self.library.documents.add(SCOPE_B, DOCUMENT_B.encode(), filename="b.txt"))
         self.run(self.library.load())
         # Every stored sentence by id, with its scope: the ground truth answers are checked against.
         self.sentences: dict[int, tuple[str, int]] = {}

@@ -93,7 +93,7 @@ class FeedbackButton(
             )
             return
         # Through the library: it stores the user id hashed when privacy.hash_user_ids is on.
-        await interaction.client.library.record_feedback(
+        await interaction.client.library.privacy.record_feedback(
             self.interaction_id, str(interaction.user.id), self.vote
         )
         await interaction.response.send_message(

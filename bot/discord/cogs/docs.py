@@ -77,7 +77,7 @@ class Docs(
         self.check_one_source(file, text, url)
         await interaction.response.defer(ephemeral=True, thinking=True)
         given = await self.read_input(file, text, url)
-        document = await self.bot.library.add_document(
+        document = await self.bot.library.documents.add(
             server_scope(interaction),
             given.data,
             filename=given.filename,
@@ -112,7 +112,7 @@ class Docs(
         existing = await self.find(interaction, document)
         await interaction.response.defer(ephemeral=True, thinking=True)
         given = await self.read_input(file, text, url)
-        replaced = await self.bot.library.replace_document(
+        replaced = await self.bot.library.documents.replace(
             existing.scope,
             existing.id,
             given.data,
@@ -128,7 +128,7 @@ class Docs(
     async def remove(self, interaction: discord.Interaction[Verbatim], document: str) -> None:
         """Remove a document; questions stop seeing it at once."""
         existing = await self.find(interaction, document)
-        removed = await self.bot.library.remove_document(existing.scope, existing.id)
+        removed = await self.bot.library.documents.remove(existing.scope, existing.id)
         await tell(interaction, f"Removed {describe(removed)}.")
 
     @app_commands.command(name="list")

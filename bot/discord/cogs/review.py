@@ -158,7 +158,9 @@ class Review(
     @app_commands.describe(user="Whose questions and votes to delete from this server's log")
     async def forget(self, interaction: discord.Interaction[Verbatim], user: discord.User) -> None:
         """Delete someone's logged questions and votes in this server (privacy requests)."""
-        removed = await self.bot.library.forget_user(server_scope(interaction), str(user.id))
+        removed = await self.bot.library.privacy.forget_user(
+            server_scope(interaction), str(user.id)
+        )
         await tell(
             interaction,
             f"Deleted {removed} logged question{'s' if removed != 1 else ''} of {user.mention} "
