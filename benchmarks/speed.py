@@ -523,7 +523,7 @@ def write_report(
         "stored with its terms in one transaction, and indexed from those terms.",
         "- Answer path: throughput is measured with 8 askers, as a bot with many members "
         "sees it: questions that arrive while others are being answered go to the answering "
-        "thread together and are logged in one INSERT (`bot/engine/batching.py`). One asker "
+        "thread together and are logged in one INSERT (`bot/batching.py`). One asker "
         "waiting for each answer pays two thread hand-offs per question (to the answering "
         "thread, then to SQLite's); on this VM a hand-off to an idle core costs 0.15-0.3 ms "
         "and the answering thread then runs on a cold core, so that figure is mostly latency, "

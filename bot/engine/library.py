@@ -20,8 +20,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from bot.batching import Batcher
 from bot.config import PrivacySettings, RetrievalSettings
-from bot.engine.batching import Batcher
 from bot.engine.changes import DocumentChanges
 from bot.engine.documents import storable, supported_files
 from bot.engine.embeddings import Embeddings
@@ -42,7 +42,7 @@ _SEEDED_KEY = "seeded"
 _TERMS_ANALYZER_KEY = "terms_analyzer"
 # Questions asked together, or while others are being answered, are answered together, this
 # many at most per hand-off to the answering thread (a batch takes a few milliseconds). Each
-# server's questions take turns in a batch (bot/engine/batching.py), and the answering thread
+# server's questions take turns in a batch (bot/batching.py), and the answering thread
 # is the library's own: a server's flood of questions, or documents being read, merged or
 # indexed in the shared thread pool, never queue ahead of another server's question.
 _ANSWER_BATCH = 16

@@ -18,7 +18,7 @@ from typing import Self, TypeVar
 
 import aiosqlite
 
-from bot.engine.batching import Batcher
+from bot.batching import Batcher
 from bot.errors import DatabaseUnusableError, DocumentNotFoundError, DuplicateDocumentError
 
 log = logging.getLogger(__name__)

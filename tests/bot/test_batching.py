@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.engine.batching import Batcher
+from bot.batching import Batcher
 
 
 class Recorder:

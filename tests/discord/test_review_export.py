@@ -22,7 +22,7 @@ from simcord.backend.errors import BackendError
 from bot.discord.cogs.review import UPLOAD_HEADROOM
 from bot.engine.export import interactions_csv
 from bot.store import LoggedAnswer
-from tests.bot.test_cli import VERBATIM
+from tests.bot.cli.test_commands import VERBATIM
 from tests.conftest import SEED_TEXT
 
 MB = 2**20

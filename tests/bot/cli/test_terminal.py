@@ -4,7 +4,7 @@ import json
 import unicodedata
 
 from bot.cli.terminal import json_line, printable
-from tests.bot.test_cli import run
+from tests.bot.cli.test_commands import run
 
 # Set the window title, write the clipboard (OSC 52), clear the screen, the same with C1's
 # one-character CSI, and a right-to-left override that makes a line read otherwise.

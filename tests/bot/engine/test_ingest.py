@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from bot.engine import ingest
 from bot.cli import cli
 from bot.config import RetrievalSettings
+from bot.engine import ingest
 from bot.engine.documents import prepare_document, supported_files
 from bot.engine.ingest import (
     FileOutcome,

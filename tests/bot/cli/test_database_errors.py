@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bot.test_cli import VERBATIM
+from tests.bot.cli.test_commands import VERBATIM
 
 # Starting the command takes about a second; a hang is anything far longer.
 TIMEOUT = 60

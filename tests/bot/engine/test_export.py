@@ -11,7 +11,7 @@ import zipfile
 
 from bot.engine.export import export_file, interactions_csv
 from bot.store import GLOBAL_SCOPE, LoggedAnswer
-from tests.bot.test_cli import VERBATIM, run
+from tests.bot.cli.test_commands import VERBATIM, run
 
 # Questions as a member could type them; some only reach the log through the store (asking
 # strips the surrounding space), and the CSV must be safe whatever the log holds.

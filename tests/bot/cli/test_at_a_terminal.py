@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from tests.bot.test_cli import VERBATIM, run
+from tests.bot.cli.test_commands import VERBATIM, run
 from tests.conftest import ROOT, SEED_ANSWER, SEED_QUESTION
 from tests.terminal import CTRL_A, CTRL_C, CTRL_D, ENTER, UP, Terminal
 
