@@ -3,7 +3,7 @@
     python benchmarks/casual_eval.py [--out FILE] [--details FILE.jsonl] [--no-seeds]
 
 The documents of benchmarks/casual/docs/ go into a fresh temporary database through the same
-path as `verbatim docs add` (Library.add_document, after the CLI's open_library seeds and loads
+path as `verbatim docs add` (Library.documents.add, after bot.main.open_library seeds and loads
 it); every question of benchmarks/casual/questions.jsonl is then asked through Library.ask, as
 `verbatim ask` asks it. A question is right when it is answerable and the first sentence given
 matches one of its gold sentences (see `matches`), or when it is unanswerable and declined.
@@ -350,7 +350,7 @@ def casual_corpus(
             release = asyncio.Event()
 
             async def hold() -> None:
-                # open_library is the CLI's start-up (purge, seed, load); the library stays
+                # open_library is the program's start-up (purge, seed, load); the library stays
                 # open until the caller is done, then its store closes on its own loop.
                 try:
                     async with open_library(settings) as library:

@@ -440,7 +440,7 @@ def write_report(
                     "files; this one stores them in file order, a group of files per "
                     "transaction, one index segment per group; from starting the workers)",
                 ),
-                ("one_by_one", "file by file: `Library.add_document` (a Discord upload)"),
+                ("one_by_one", "file by file: `Library.documents.add` (a Discord upload)"),
             )
         ),
         "",
@@ -449,7 +449,7 @@ def write_report(
         f"{ingested['long_sentences'] / ingested['long_workers_s']:,.0f} sentences/s through "
         f"`verbatim docs add <file>` (its paragraphs shared among {ingested['workers']} worker "
         f"processes), {ingested['long_sentences'] / ingested['long_one_thread_s']:,.0f}/s "
-        "through `Library.add_document` (one thread): "
+        "through `Library.documents.add` (one thread): "
         f"{ingested['long_one_thread_s'] / ingested['long_workers_s']:.2f}x. "
         "By phase, one thread, same documents: "
         + ", ".join(

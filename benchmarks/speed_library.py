@@ -84,7 +84,7 @@ def ingest(documents: list[tuple[str, bytes]], path: Path, rounds: int = 2) -> d
 
     The bulk path is `verbatim docs add <folder>`'s (bot/engine/ingest.py: worker processes prepare,
     this process stores and indexes in order), timed from starting the workers to an index
-    ready to answer; the file-by-file path calls Library.add_document per document, as a
+    ready to answer; the file-by-file path calls Library.documents.add per document, as a
     Discord upload does. The two alternate, `rounds` times each, on the same files; then each
     phase is timed alone, on one thread. It all runs in a fresh process, as the CLI does.
     """
@@ -116,7 +116,7 @@ def _ingest_rounds(path: Path, payload: dict) -> dict:
             result["sentences"] = sentences
             result[f"{way}_s_{round_}"] = seconds
             result[f"{way}_cpu_s_{round_}"] = cpu
-    # One long file made of the same texts: add_document (one thread) against the CLI's path
+    # One long file made of the same texts: documents.add (one thread) against the CLI's path
     # for a long file (its paragraphs shared among the workers).
     long_file = folder / "long" / "all.txt"
     long_file.parent.mkdir()
@@ -188,7 +188,7 @@ async def _ingest_long(file: Path, path: Path, workers: int) -> tuple[int, float
 
 
 async def _ingest_one_by_one(files: list[Path], path: Path, _: int) -> tuple[int, float, float]:
-    """Sentences, seconds and CPU seconds of Library.add_document called for each file."""
+    """Sentences, seconds and CPU seconds of Library.documents.add called for each file."""
     async with Store.open(path) as store:
         library = Library(store, RetrievalSettings())
         await library.load()

@@ -4,7 +4,7 @@ Preparing a document (extract, split, analyze, build its postings) is pure CPU w
 of an add; storing and indexing it must happen in the process that owns the store and the
 indexes. So files go to a process pool (one worker per core, each with its own analyzer), a
 batch of consecutive files at a time, and come back as PreparedDocuments, which this process
-hands to Library.add_prepared_many in file order, a group of them per transaction: the same
+hands to DocumentChanges.add_prepared_many in file order, a group of them per transaction: the same
 duplicate refusal, the scope's change lock, and the same document ids, sentences, terms and
 answers as adding the files one by one, for a few trips to the store per group instead of a
 few per file. A single long file has its paragraphs split and analyzed by the workers instead
@@ -189,7 +189,7 @@ async def add_files(
     Files are prepared in the pool's workers, or one by one in a thread without a pool. A file
     that cannot be read, is refused or is a duplicate gets an error and the rest carry on.
     Without a pool each document is committed on its own; with one, consecutive files are
-    committed together, a group of them all or nothing (see Library.add_prepared_many), and
+    committed together, a group of them all or nothing (see DocumentChanges.add_prepared_many), and
     their outcomes are yielded once it is committed. Either way, stopping halfway keeps every
     file reported as stored, and never a file without the ones before it.
     """
@@ -322,7 +322,7 @@ async def add_large_file(
 ) -> StoredDocument:
     """Add one file whose text is split and analyzed by the pool's workers, paragraphs apart.
 
-    Stored and indexed exactly as Library.add_document would (same sentences, same terms);
+    Stored and indexed exactly as Library.documents.add would (same sentences, same terms);
     raises the same errors.
     """
     data = await asyncio.to_thread(path.read_bytes)

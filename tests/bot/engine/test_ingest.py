@@ -68,7 +68,7 @@ def make_folder(folder: Path) -> list[Path]:
 
 
 async def one_by_one(library: Library, files: list[Path]) -> list[FileOutcome]:
-    """The path every add took before: Library.add_document for each file in turn."""
+    """The path every add took before: Library.documents.add for each file in turn."""
     outcomes = []
     for path in files:
         try:
