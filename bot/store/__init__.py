@@ -1,6 +1,6 @@
 """The SQLite store: documents, sentences and the interaction log."""
 
-from bot.store.store import (
+from bot.store.records import (
     GLOBAL_SCOPE,
     AskedBefore,
     InteractionRecord,
@@ -8,10 +8,10 @@ from bot.store.store import (
     NewDocument,
     SettingChange,
     Stats,
-    Store,
     StoredDocument,
     StoredSentence,
 )
+from bot.store.store import Store
 
 __all__ = [
     "GLOBAL_SCOPE",
