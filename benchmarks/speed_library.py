@@ -20,7 +20,7 @@ import psutil
 from bot.config import RetrievalSettings
 from bot.ingest import PreparePool, add_files, add_large_file, start_method, workers_for
 from bot.library import Library, analyzer_fingerprint, supported_files
-from bot.store import GLOBAL_SCOPE, Store
+from bot.store import GLOBAL_SCOPE, Store, open_store
 from retrieval import Analyzer, SentenceIndex, answer_question, extract_text, split_sentences
 from retrieval.postings import Segment
 
@@ -53,7 +53,7 @@ async def fill_store(
 ) -> None:
     """A database holding each scope's sentences as documents, with their terms cached."""
     path.unlink(missing_ok=True)
-    async with Store.open(path) as store:
+    async with open_store(path) as store:
         library = Library(store, RetrievalSettings())
         await library.load()  # records the analyzer fingerprint of the cached terms
         await library.seed(SEEDS)
@@ -144,7 +144,7 @@ async def _ingest_bulk(files: list[Path], path: Path, workers: int) -> tuple[int
     sentences = 0
     pool = PreparePool(workers, None)  # started first, as the CLI does
     try:
-        async with Store.open(path) as store:
+        async with open_store(path) as store:
             library = Library(store, RetrievalSettings())
             await library.load()
             async with aclosing(add_files(library, 1, files, pool=pool)) as outcomes:
@@ -167,7 +167,7 @@ async def _ingest_long(file: Path, path: Path, workers: int) -> tuple[int, float
     started, cpu = time.perf_counter(), time.process_time()
     pool = PreparePool(workers, None) if workers else None
     try:
-        async with Store.open(path) as store:
+        async with open_store(path) as store:
             library = Library(store, RetrievalSettings())
             await library.load()
             if pool is None:
@@ -187,7 +187,7 @@ async def _ingest_long(file: Path, path: Path, workers: int) -> tuple[int, float
 
 async def _ingest_one_by_one(files: list[Path], path: Path, _: int) -> tuple[int, float, float]:
     """Sentences, seconds and CPU seconds of Library.add_document called for each file."""
-    async with Store.open(path) as store:
+    async with open_store(path) as store:
         library = Library(store, RetrievalSettings())
         await library.load()
         started, cpu = time.perf_counter(), time.process_time()
@@ -220,7 +220,7 @@ async def _ingest_phases(documents: list[tuple[str, bytes]], path: Path) -> dict
             analyzer.analyze(sentence)
     result["analyze_s"] = time.perf_counter() - t
     path.unlink(missing_ok=True)
-    async with Store.open(path) as store:
+    async with open_store(path) as store:
         t = time.perf_counter()
         for number, each in enumerate(split):
             await store.add_document(
@@ -241,7 +241,7 @@ async def answer_path(path: Path, questions: list[str], scope: int) -> dict[str,
 
     Best of two alternating rounds each.
     """
-    async with Store.open(path) as store:
+    async with open_store(path) as store:
         library = Library(store, RetrievalSettings())
         await library.load()
         await library.settle()
@@ -358,7 +358,7 @@ async def _cold_start_and_add(path: Path, payload: dict) -> dict:
     scope: int = payload["scope"]
     result: dict = {"rss_before_mb": rss_mb()}
     started = time.perf_counter()
-    async with Store.open(path) as store:
+    async with open_store(path) as store:
         library = Library(store, RetrievalSettings())
         await library.load()
         first = await library.ask(questions[0], scope=scope, via="bench")
@@ -448,7 +448,7 @@ async def _many_scopes(path: Path, payload: dict) -> dict:
     questions: list[str] = payload["questions"]
     result: dict = {"rss_before_mb": rss_mb()}
     started = time.perf_counter()
-    async with Store.open(path) as store:
+    async with open_store(path) as store:
         library = Library(store, RetrievalSettings())
         await library.load()
         await library.settle()

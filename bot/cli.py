@@ -27,7 +27,7 @@ from bot.ingest import (
     workers_for,
 )
 from bot.library import AskResult, Library, supported_files
-from bot.store import GLOBAL_SCOPE, Store, StoredDocument
+from bot.store import GLOBAL_SCOPE, StoredDocument, open_store
 from bot.terminal import json_line, printable
 from bot.wording import counted
 from retrieval.answer import Hit
@@ -65,7 +65,7 @@ def scope_option(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
 @asynccontextmanager
 async def open_library(settings: Settings) -> AsyncIterator[Library]:
     """Open the database, seed a fresh one, and load every index: the one start-up path."""
-    async with Store.open(settings.storage.database) as store:
+    async with open_store(settings.storage.database) as store:
         library = Library(
             store,
             settings.retrieval,
@@ -323,7 +323,7 @@ def _added(document: StoredDocument, done: str = "added") -> str:
 @run_async
 async def docs_list(obj: CliContext, scope: int, as_json: bool) -> None:
     """List the documents of a scope."""
-    async with Store.open(obj.settings.storage.database) as store:
+    async with open_store(obj.settings.storage.database) as store:
         # Page by page: the store returns at most a page (1,000) at a time.
         documents: list[StoredDocument] = []
         while page := await store.list_documents(scope, offset=len(documents)):
@@ -349,7 +349,7 @@ async def docs_list(obj: CliContext, scope: int, as_json: bool) -> None:
 @run_async
 async def docs_show(obj: CliContext, document_id: int, scope: int) -> None:
     """Show a document's details and its numbered sentences."""
-    async with Store.open(obj.settings.storage.database) as store:
+    async with open_store(obj.settings.storage.database) as store:
         document = await store.get_document(scope, document_id)
         sentences = await store.document_sentences(document_id)
     click.echo(
@@ -368,7 +368,7 @@ async def docs_show(obj: CliContext, document_id: int, scope: int) -> None:
 @run_async
 async def docs_remove(obj: CliContext, document_id: int, scope: int) -> None:
     """Remove a document; questions stop seeing it at once."""
-    async with Store.open(obj.settings.storage.database) as store:
+    async with open_store(obj.settings.storage.database) as store:
         document = await store.remove_document(scope, document_id)
     click.echo(f"removed document {document.id} '{printable(document.title)}'")
 
@@ -420,7 +420,7 @@ async def log_command(
     """Review logged questions and answers, newest first (or forget a user, purge old rows)."""
     if click.get_current_context().invoked_subcommand is not None:
         return
-    async with Store.open(obj.settings.storage.database) as store:
+    async with open_store(obj.settings.storage.database) as store:
         rows = await store.interactions(scope, limit=limit, unanswered=unanswered, rated=rated)
     if output == "jsonl":
         for row in rows:
@@ -507,7 +507,7 @@ def sync_command(ctx: click.Context, guild: int | None, config_path: Path | None
 @run_async
 async def log_forget(obj: CliContext, user_id: str, scope: int | None) -> None:
     """Delete every logged question and vote of USER_ID (e.g. a Discord user id)."""
-    async with Store.open(obj.settings.storage.database) as store:
+    async with open_store(obj.settings.storage.database) as store:
         library = Library(store, obj.settings.retrieval, privacy=obj.settings.privacy)
         removed = await library.forget_user(scope, user_id)
     click.echo(f"forgot {removed} logged questions of user {user_id}")
@@ -523,7 +523,7 @@ async def log_purge(obj: CliContext) -> None:
         raise VerbatimError(
             "privacy.retention_days is 0 (keep the log forever); set it in the config file."
         )
-    async with Store.open(obj.settings.storage.database) as store:
+    async with open_store(obj.settings.storage.database) as store:
         library = Library(store, obj.settings.retrieval, privacy=obj.settings.privacy)
         removed = await library.purge_expired()
     click.echo(f"deleted {removed} logged questions older than {days} days")

@@ -1,5 +1,7 @@
-"""The SQLite store: documents, sentences and the interaction log."""
+"""The store: its interface, its records, and `open_store` to open one (SQLite for now)."""
 
+from bot.store.interface import Store
+from bot.store.opening import open_store
 from bot.store.records import (
     GLOBAL_SCOPE,
     AskedBefore,
@@ -11,7 +13,6 @@ from bot.store.records import (
     StoredDocument,
     StoredSentence,
 )
-from bot.store.store import Store
 
 __all__ = [
     "GLOBAL_SCOPE",
@@ -24,4 +25,5 @@ __all__ = [
     "Store",
     "StoredDocument",
     "StoredSentence",
+    "open_store",
 ]

@@ -1,4 +1,4 @@
-"""One class owns the SQLite file: parameterised SQL, numbered migrations, atomic writes."""
+"""The Store on an SQLite file: parameterised SQL, numbered migrations, atomic writes."""
 
 from __future__ import annotations
 
@@ -61,8 +61,8 @@ _INTERACTION_COLUMNS = """
 """
 
 
-class Store:
-    """The SQLite file behind Verbatim. Open it once with `Store.open` and pass it in.
+class SQLiteStore:
+    """The Store (bot.store.interface) on an SQLite file; opened with `SQLiteStore.open`.
 
     Writes go through one connection behind a lock, each in its own transaction, so a crash
     mid-write leaves nothing half done; reads use a second connection and, thanks to WAL, see
@@ -398,16 +398,16 @@ class Store:
             return [int(row[0]) async for row in cur]
 
     async def document_sentences(
-        self, document_id: int, start: int = 1, limit: int = -1
+        self, document_id: int, start: int = 1, limit: int | None = None
     ) -> list[StoredSentence]:
-        """One document's sentences in order, from position `start`, at most `limit` (-1: all)."""
+        """One document's sentences in order, from position `start`, at most `limit` (None: all)."""
         async with self._reader.execute(
             """
             SELECT s.id, d.id, d.title, d.source, s.position, s.text
             FROM sentences s JOIN documents d ON d.id = s.document_id
             WHERE d.id = ? AND s.position >= ? ORDER BY s.position LIMIT ?
             """,
-            (document_id, start, limit),
+            (document_id, start, -1 if limit is None else limit),  # LIMIT -1: no limit
         ) as cur:
             return [StoredSentence(*row) for row in await cur.fetchall()]
 

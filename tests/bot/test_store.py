@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import DocumentNotFoundError, DuplicateDocumentError
-from bot.store import GLOBAL_SCOPE, LoggedAnswer, Store
+from bot.store import GLOBAL_SCOPE, LoggedAnswer, Store, open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,9 +34,9 @@ async def test_migrations_are_recorded_and_wal_is_on(store, db_path):
 
 
 async def test_reopening_applies_no_migration_twice(db_path):
-    async with Store.open(db_path) as first:
+    async with open_store(db_path) as first:
         version = await first.schema_version()
-    async with Store.open(db_path) as second:
+    async with open_store(db_path) as second:
         assert await second.schema_version() == version
 
 
@@ -197,10 +197,10 @@ async def test_questions_logged_at_once_each_get_their_own_row(store):
 OPEN_AT_ONCE = """
 import asyncio, os, sys, tempfile, traceback
 from pathlib import Path
-from bot.store import Store
+from bot.store import Store, open_store
 
 async def open_and_close(path):
-    async with Store.open(path):
+    async with open_store(path):
         pass
 
 failed = 0

@@ -4,7 +4,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from bot.store import LoggedAnswer, Store
+from bot.store import LoggedAnswer, Store, open_store
 
 SECRET = "the zanzibar quokka marmalade protocol, how does it work?"
 
@@ -41,7 +41,7 @@ async def log_many(store: Store, count: int, question: str) -> None:
 
 
 async def test_forgetting_a_user_leaves_none_of_their_text_in_the_files(db_path):
-    async with Store.open(db_path) as store:
+    async with open_store(db_path) as store:
         for n in range(30):
             await log(store, f"an ordinary question number {n} about kettles", f"other-{n}")
         interaction = await log(store, SECRET, "forget-me")
@@ -60,12 +60,12 @@ async def test_forgetting_a_user_leaves_none_of_their_text_in_the_files(db_path)
 
 
 async def test_a_purge_gives_the_space_back(db_path):
-    async with Store.open(db_path) as store:
+    async with open_store(db_path) as store:
         await log_many(store, 4000, "a question long enough to take some room " * 8)
     full = file_size(db_path)
     assert full > 1_000_000
 
-    async with Store.open(db_path) as store:
+    async with open_store(db_path) as store:
         assert await store.purge_log_before("9999") == 4000
         # Given back at once, not when the file is next closed.
         assert file_size(db_path) < full / 10
@@ -73,7 +73,7 @@ async def test_a_purge_gives_the_space_back(db_path):
 
 
 async def test_a_removed_document_gives_its_space_back(db_path):
-    async with Store.open(db_path) as store:
+    async with open_store(db_path) as store:
         document, _ = await store.add_document(
             scope=1,
             title="Big",
@@ -90,7 +90,7 @@ async def test_a_removed_document_gives_its_space_back(db_path):
 
 
 async def test_a_database_made_before_incremental_vacuum_is_converted(db_path):
-    async with Store.open(db_path) as store:
+    async with open_store(db_path) as store:
         await log_many(store, 2000, "an older question that takes some room " * 8)
         version = await store.schema_version()
     # A file as versions before incremental vacuum made it: auto_vacuum off.
@@ -101,7 +101,7 @@ async def test_a_database_made_before_incremental_vacuum_is_converted(db_path):
     old.close()
     full = file_size(db_path)
 
-    async with Store.open(db_path) as store:
+    async with open_store(db_path) as store:
         assert await store.schema_version() == version
         assert len(await store.interactions(None, limit=5000)) == 2000
         assert await store.purge_log_before("9999") == 2000
