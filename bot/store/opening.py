@@ -6,7 +6,7 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 from bot.store.interface import Store
-from bot.store.store import SQLiteStore
+from bot.store.sqlite import SQLiteStore
 
 
 def open_store(path: str | Path) -> AbstractAsyncContextManager[Store]:
