@@ -25,7 +25,8 @@ class Store(Protocol):
     Discord server's id, or GLOBAL_SCOPE for the CLI and direct messages. Times are ISO 8601
     UTC strings (`records.utc_now`), so they compare as text. Each write is one transaction,
     all or nothing, committed before the call returns; a read sees only committed data. A
-    database that cannot be used raises DatabaseUnusableError saying what to do.
+    database that cannot be used (damaged, locked, a full disk) ends `open_store`'s block with
+    DatabaseUnusableError saying what to do.
     """
 
     # -- meta -----------------------------------------------------------------------------
