@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.config import RetrievalSettings  # noqa: E402
-from bot.store import LoggedAnswer, Store  # noqa: E402
+from bot.store import LoggedAnswer, open_store  # noqa: E402
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 OPENERS = ("how do i", "what is", "why does", "can i", "where is", "when does", "who can", "is")
@@ -55,7 +55,7 @@ async def write_year(path: Path, per_day: int, days: int, seed: int) -> tuple[in
     asked = questions(rng, total)
     ways, weights = zip(*WAYS, strict=True)
     votes = 0
-    async with Store.open(path) as store:
+    async with open_store(path) as store:
         for start in range(0, total, 200):
 
             async def ask(question: str) -> int:
@@ -90,7 +90,7 @@ async def write_year(path: Path, per_day: int, days: int, seed: int) -> tuple[in
 
 async def purge_oldest(path: Path, keep: float) -> int:
     """Delete all but the newest `keep` share of the rows, as a retention purge does."""
-    async with Store.open(path) as store:
+    async with open_store(path) as store:
         [newest] = await store.interactions(None, limit=1)
         row = await store.get_interaction(newest.id - round(newest.id * min(keep, 1.0)) + 1)
         assert row is not None
@@ -104,7 +104,7 @@ async def convert(path: Path) -> float:
     old.execute("VACUUM")
     old.close()
     started = time.perf_counter()
-    async with Store.open(path):
+    async with open_store(path):
         pass
     return time.perf_counter() - started
 

@@ -22,7 +22,7 @@ from bot.engine.documents import supported_files
 from bot.engine.indexes import analyzer_fingerprint
 from bot.engine.ingest import PreparePool, add_files, add_large_file, start_method, workers_for
 from bot.engine.library import Library
-from bot.store import GLOBAL_SCOPE, Store
+from bot.store import GLOBAL_SCOPE, Store, open_store
 from retrieval import Analyzer, SentenceIndex, answer_question, extract_text, split_sentences
 from retrieval.postings import Segment
 
@@ -55,7 +55,7 @@ async def fill_store(
 ) -> None:
     """A database holding each scope's sentences as documents, with their terms cached."""
     path.unlink(missing_ok=True)
-    async with Store.open(path) as store:
+    async with open_store(path) as store:
         library = Library(store, RetrievalSettings())
         await library.load()  # records the analyzer fingerprint of the cached terms
         await library.seed(SEEDS)
@@ -146,7 +146,7 @@ async def _ingest_bulk(files: list[Path], path: Path, workers: int) -> tuple[int
     sentences = 0
     pool = PreparePool(workers, None)  # started first, as the CLI does
     try:
-        async with Store.open(path) as store:
+        async with open_store(path) as store:
             library = Library(store, RetrievalSettings())
             await library.load()
             async with aclosing(add_files(library, 1, files, pool=pool)) as outcomes:
@@ -169,7 +169,7 @@ async def _ingest_long(file: Path, path: Path, workers: int) -> tuple[int, float
     started, cpu = time.perf_counter(), time.process_time()
     pool = PreparePool(workers, None) if workers else None
     try:
-        async with Store.open(path) as store:
+        async with open_store(path) as store:
             library = Library(store, RetrievalSettings())
             await library.load()
             if pool is None:
@@ -189,7 +189,7 @@ async def _ingest_long(file: Path, path: Path, workers: int) -> tuple[int, float
 
 async def _ingest_one_by_one(files: list[Path], path: Path, _: int) -> tuple[int, float, float]:
     """Sentences, seconds and CPU seconds of Library.documents.add called for each file."""
-    async with Store.open(path) as store:
+    async with open_store(path) as store:
         library = Library(store, RetrievalSettings())
         await library.load()
         started, cpu = time.perf_counter(), time.process_time()
@@ -222,7 +222,7 @@ async def _ingest_phases(documents: list[tuple[str, bytes]], path: Path) -> dict
             analyzer.analyze(sentence)
     result["analyze_s"] = time.perf_counter() - t
     path.unlink(missing_ok=True)
-    async with Store.open(path) as store:
+    async with open_store(path) as store:
         t = time.perf_counter()
         for number, each in enumerate(split):
             await store.add_document(
@@ -243,7 +243,7 @@ async def answer_path(path: Path, questions: list[str], scope: int) -> dict[str,
 
     Best of two alternating rounds each.
     """
-    async with Store.open(path) as store:
+    async with open_store(path) as store:
         library = Library(store, RetrievalSettings())
         await library.load()
         await library.settle()
@@ -360,7 +360,7 @@ async def _cold_start_and_add(path: Path, payload: dict) -> dict:
     scope: int = payload["scope"]
     result: dict = {"rss_before_mb": rss_mb()}
     started = time.perf_counter()
-    async with Store.open(path) as store:
+    async with open_store(path) as store:
         library = Library(store, RetrievalSettings())
         await library.load()
         first = await library.ask(questions[0], scope=scope, via="bench")
@@ -450,7 +450,7 @@ async def _many_scopes(path: Path, payload: dict) -> dict:
     questions: list[str] = payload["questions"]
     result: dict = {"rss_before_mb": rss_mb()}
     started = time.perf_counter()
-    async with Store.open(path) as store:
+    async with open_store(path) as store:
         library = Library(store, RetrievalSettings())
         await library.load()
         await library.settle()

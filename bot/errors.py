@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from bot.store.store import StoredDocument
+    from bot.store.records import StoredDocument
 
 
 class VerbatimError(Exception):

@@ -14,20 +14,20 @@ from bot.cli import main as run_cli
 from bot.cli.context import Services
 from bot.config import Settings
 from bot.engine.library import Library
-from bot.store import Store
+from bot.store import Store, open_store
 from retrieval.embedder import Embedder
 from retrieval.reader import Reader
 
 
-def open_store(settings: Settings) -> AbstractAsyncContextManager[Store]:
+def open_configured_store(settings: Settings) -> AbstractAsyncContextManager[Store]:
     """The configured database, migrated to the current schema."""
-    return Store.open(settings.storage.database)
+    return open_store(settings.storage.database)
 
 
 @asynccontextmanager
 async def open_library(settings: Settings) -> AsyncIterator[Library]:
     """Open the database, seed a fresh one, and load every index: the one start-up path."""
-    async with open_store(settings) as store:
+    async with open_configured_store(settings) as store:
         library = Library(
             store,
             settings.retrieval,
@@ -57,7 +57,7 @@ def sync_discord(settings: Settings, token: str, guild_id: int | None) -> int:
     return asyncio.run(sync_commands(settings, token, guild_id, open_library))
 
 
-SERVICES = Services(open_store, open_library, run_discord, sync_discord)
+SERVICES = Services(open_configured_store, open_library, run_discord, sync_discord)
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from bot.config import RetrievalSettings
 from bot.engine.library import Library
-from bot.store import Store
+from bot.store import Store, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -29,7 +29,7 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def store(db_path: Path) -> AsyncIterator[Store]:
-    async with Store.open(db_path) as opened:
+    async with open_store(db_path) as opened:
         yield opened
 
 

@@ -1,6 +1,8 @@
-"""The SQLite store: documents, sentences and the interaction log."""
+"""The store: its interface, its records, and `open_store` to open one (SQLite for now)."""
 
-from bot.store.store import (
+from bot.store.interface import Store
+from bot.store.opening import open_store
+from bot.store.records import (
     GLOBAL_SCOPE,
     AskedBefore,
     InteractionRecord,
@@ -8,7 +10,6 @@ from bot.store.store import (
     NewDocument,
     SettingChange,
     Stats,
-    Store,
     StoredDocument,
     StoredSentence,
 )
@@ -24,4 +25,5 @@ __all__ = [
     "Store",
     "StoredDocument",
     "StoredSentence",
+    "open_store",
 ]

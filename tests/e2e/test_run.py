@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import Store
+from bot.store import open_store
 from tests.conftest import SEED_ANSWER, SEED_QUESTION
 from tests.e2e.fake_discord import HEARTBEAT, IDENTIFY, RESUME, FakeDiscord, Request
 
@@ -244,7 +244,7 @@ async def test_verbatim_run_answers_resumes_and_stops_cleanly(tmp_path):
         assert discord.unrouted == []
 
     # Everything asked was logged once, answered, and the 👍 recorded, in the server's scope.
-    async with Store.open(tmp_path / "verbatim.db") as store:
+    async with open_store(tmp_path / "verbatim.db") as store:
         logged = await store.interactions(int(discord.guild_id))
     assert sorted((row.via, row.question, row.answered) for row in logged) == sorted(
         [

@@ -17,7 +17,7 @@ from rank_bm25 import BM25Okapi
 
 from bot.config import RetrievalSettings
 from bot.engine.library import Library
-from bot.store import GLOBAL_SCOPE, Store
+from bot.store import GLOBAL_SCOPE, open_store
 from retrieval import Analyzer, DocumentRef, Sentence, SentenceIndex
 from retrieval import index as index_module
 from retrieval.postings import Segment
@@ -295,7 +295,7 @@ TEXT_C = "Gardens need stones and water. The river feeds the garden. Night falls
 
 
 async def test_library_adds_replaces_and_removes_stay_exact(db_path):
-    async with Store.open(db_path) as store:
+    async with open_store(db_path) as store:
         library = Library(store, RetrievalSettings(), Analyzer())
         await library.seed(SEEDS)
         await library.load()
@@ -322,7 +322,7 @@ async def test_library_adds_replaces_and_removes_stay_exact(db_path):
         assert len(library.indexes.own_segments(5)) <= 8  # merged in the background
         await library_matches_rank_bm25(library, 5, QUESTIONS)
     # A restart reads the cached terms and ranks the same.
-    async with Store.open(db_path) as store:
+    async with open_store(db_path) as store:
         restarted = Library(store, RetrievalSettings(), Analyzer())
         await restarted.load()
         await library_matches_rank_bm25(restarted, 5, QUESTIONS)
@@ -331,7 +331,7 @@ async def test_library_adds_replaces_and_removes_stay_exact(db_path):
 
 
 async def test_cached_terms_are_dropped_when_the_analyzer_changes(db_path):
-    async with Store.open(db_path) as store:
+    async with open_store(db_path) as store:
         library = Library(store, RetrievalSettings())
         await library.load()
         await library.documents.add(1, TEXT_A.encode(), filename="a.txt")

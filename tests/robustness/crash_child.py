@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bot.config import RetrievalSettings
 from bot.engine.library import Library
-from bot.store import Store
+from bot.store import open_store
 
 SCOPE = 7
 SENTENCES = 12_000
@@ -110,7 +110,7 @@ async def log_questions(library: Library) -> None:
 
 
 async def main(mode: str, database: Path) -> None:
-    async with Store.open(database) as store:
+    async with open_store(database) as store:
         library = Library(store, RetrievalSettings())
         if mode == "docs":
             await add_replace_remove(library)

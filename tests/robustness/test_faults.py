@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from bot.store import Store
+from bot.store import open_store
 from tests.conftest import SEED_QUESTION
 from tests.e2e.fake_discord import RESUME
 from tests.e2e.test_run import START_TIMEOUT, plain, verbatim_run
@@ -100,7 +100,7 @@ async def test_the_bot_keeps_answering_through_discords_faults(tmp_path):
     assert all(count == 1 for count in replies.values()), replies
     assert "Unknown interaction" in log  # the late one was logged, not hidden
     assert "database is locked" not in log
-    async with Store.open(tmp_path / "verbatim.db") as store:
+    async with open_store(tmp_path / "verbatim.db") as store:
         rows = await store.interactions(None, limit=1000)
     logged = Counter(row.user_id for row in rows)
     askers = {(q.get("author") or q["member"]["user"])["id"] for q in asked}

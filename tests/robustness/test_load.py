@@ -19,7 +19,7 @@ from collections import Counter
 import pytest
 
 from bot.discord.app import GENERIC_ERROR
-from bot.store import GLOBAL_SCOPE, Store
+from bot.store import GLOBAL_SCOPE, open_store
 from tests.conftest import SEED_QUESTION
 from tests.e2e.test_run import START_TIMEOUT, verbatim_run
 from tests.robustness.wire import LoadDiscord
@@ -168,7 +168,7 @@ async def test_hundreds_of_concurrent_questions_while_moderators_curate(tmp_path
 
     # Every question is logged exactly once, in its own server's scope, citing only that
     # server's documents or the global ones.
-    async with Store.open(tmp_path / "verbatim.db") as store:
+    async with open_store(tmp_path / "verbatim.db") as store:
         rows = await store.interactions(None, limit=10_000)
         for scope in set(owner_of.values()) | {GLOBAL_SCOPE}:
             for document in await store.list_documents(scope):

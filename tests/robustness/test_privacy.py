@@ -13,7 +13,7 @@ from bot.cli import cli
 from bot.config import PrivacySettings, RetrievalSettings
 from bot.engine.library import Library
 from bot.main import SERVICES
-from bot.store import Store
+from bot.store import Store, open_store
 from tests.conftest import SEED_QUESTION, SEEDS
 
 SCOPE_A, SCOPE_B = 11, 22
@@ -57,7 +57,7 @@ async def test_forget_removes_a_users_questions_and_votes_in_that_scope_only(sto
 
 
 async def test_hashed_user_ids_never_store_the_id_and_still_forget_and_vote(db_path):
-    async with Store.open(db_path) as store:
+    async with open_store(db_path) as store:
         library = make_library(store, hash_user_ids=True)
         first = await ask(library, SCOPE_A, "123456789012345678")
         assert await library.privacy.record_feedback(first, "123456789012345678", 1)
@@ -65,7 +65,7 @@ async def test_hashed_user_ids_never_store_the_id_and_still_forget_and_vote(db_p
         assert logged.user_id.startswith("h:") and "123456789012345678" not in logged.user_id
         assert logged.thumbs_up == 1
     # The key lives in the database: after a restart the same user hashes the same way.
-    async with Store.open(db_path) as store:
+    async with open_store(db_path) as store:
         library = make_library(store, hash_user_ids=True)
         second = await ask(library, SCOPE_A, "123456789012345678")
         assert (await store.get_interaction(second)).user_id == logged.user_id
@@ -77,14 +77,14 @@ async def test_hashed_user_ids_never_store_the_id_and_still_forget_and_vote(db_p
     with sqlite3.connect(db_path) as db:
         dump = "\n".join(db.iterdump())
     assert "123456789012345678" not in dump
-    async with Store.open(db_path) as store:
+    async with open_store(db_path) as store:
         library = make_library(store, hash_user_ids=True)
         assert await library.privacy.forget_user(SCOPE_A, "123456789012345678") == 2
         assert await store.get_interaction(other) is not None
 
 
 async def test_forget_finds_rows_from_before_hashing_was_switched_on(db_path):
-    async with Store.open(db_path) as store:
+    async with open_store(db_path) as store:
         await ask(make_library(store), SCOPE_A, "42")
         await ask(make_library(store, hash_user_ids=True), SCOPE_A, "42")
         assert await make_library(store).forget_user(None, "42") == 2
@@ -147,7 +147,7 @@ def test_cli_log_forget_and_purge(tmp_path):
     db_path = tmp_path / "verbatim.db"
 
     async def fill() -> None:
-        async with Store.open(db_path) as store:
+        async with open_store(db_path) as store:
             library = make_library(store)
             await library.seed(SEEDS)
             await ask(library, SCOPE_A, "555")

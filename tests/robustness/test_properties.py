@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from bot.config import RetrievalSettings
 from bot.engine.library import Library
 from bot.errors import InvalidQuestionError, VerbatimError
-from bot.store import GLOBAL_SCOPE, Store
+from bot.store import GLOBAL_SCOPE, Store, open_store
 from retrieval.analyzer import Analyzer
 from retrieval.errors import ExtractionError
 from retrieval.extract import MAX_TEXT_CHARS, extract_text
@@ -161,7 +161,7 @@ class LibraryRunner:
 
     def __init__(self, path) -> None:
         self.runner = asyncio.Runner()
-        self._store_cm = Store.open(path)
+        self._store_cm = open_store(path)
         self.store: Store = self.run(self._store_cm.__aenter__())
         self.library = Library(self.store, RetrievalSettings())
         self.run(self.library.seed(SEEDS))

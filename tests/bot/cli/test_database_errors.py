@@ -17,7 +17,7 @@ from tests.bot.cli.test_commands import VERBATIM
 
 # Starting the command takes about a second; a hang is anything far longer.
 TIMEOUT = 60
-# A lock must first be waited for (bot.store.store._BUSY_SECONDS, 10 s), then reported.
+# A lock must first be waited for (bot.store.sqlite.opening.BUSY_SECONDS, 10 s), then reported.
 LOCK_TIMEOUT = 90
 
 

@@ -31,7 +31,7 @@ from bot.engine.ingest import (
 from bot.engine.library import Library
 from bot.errors import DuplicateDocumentError, VerbatimError
 from bot.main import SERVICES
-from bot.store import NewDocument, Store
+from bot.store import NewDocument, open_store
 from retrieval import Analyzer
 from retrieval.sentences import paragraph_pieces
 from tests.conftest import ROOT, SEEDS
@@ -117,7 +117,7 @@ async def test_bulk_add_stores_and_answers_exactly_as_adding_one_by_one(tmp_path
     files = make_folder(tmp_path / "docs")
     results = {}
     for way in ("one by one", *WAYS):
-        async with Store.open(tmp_path / f"{way}.db") as store:
+        async with open_store(tmp_path / f"{way}.db") as store:
             library = Library(store, RetrievalSettings())
             await library.load()
             if way == "one by one":
@@ -206,7 +206,7 @@ def test_cli_folder_add_in_workers_reports_the_bad_file_and_adds_the_rest(tmp_pa
 
 
 async def test_merges_wait_for_the_end_of_a_bulk_add_and_scores_stay_exact(tmp_path):
-    async with Store.open(tmp_path / "merge.db") as store:
+    async with open_store(tmp_path / "merge.db") as store:
         library = Library(store, RetrievalSettings())
         await library.load()
         async with library.indexes.merges_deferred(SCOPE):
@@ -238,7 +238,7 @@ async def test_a_long_file_split_among_workers_is_stored_as_the_whole(tmp_path):
         )
         path = tmp_path / "long.md"
         path.write_bytes(text)
-        async with Store.open(tmp_path / "long.db") as store:
+        async with open_store(tmp_path / "long.db") as store:
             library = Library(store, RetrievalSettings())
             await library.load()
             document = await add_large_file(library, SCOPE, path, pool, added_by="t")
@@ -262,7 +262,7 @@ async def test_a_long_file_split_among_workers_is_stored_as_the_whole(tmp_path):
 
 async def test_files_still_land_when_worker_processes_die(tmp_path, caplog):
     files = make_folder(tmp_path / "docs")
-    async with Store.open(tmp_path / "killed.db") as store:
+    async with open_store(tmp_path / "killed.db") as store:
         library = Library(store, RetrievalSettings())
         await library.load()
         with prepare_pool(2, None) as pool:
@@ -338,7 +338,7 @@ async def test_a_group_stores_like_one_by_one_with_duplicates_and_bad_files_insi
     prepared = [_prepare(path, analyzer, None) for path in files]
     results = {}
     for way in ("one by one", "group"):
-        async with Store.open(tmp_path / f"{way}.db") as store:
+        async with open_store(tmp_path / f"{way}.db") as store:
             library = Library(store, RetrievalSettings(), analyzer)
             await library.load()
             if way == "one by one":
@@ -364,7 +364,7 @@ async def test_a_group_stores_like_one_by_one_with_duplicates_and_bad_files_insi
 
 
 async def test_a_group_refuses_content_stored_before_it_and_repeated_within_it(tmp_path):
-    async with Store.open(tmp_path / "group.db") as store:
+    async with open_store(tmp_path / "group.db") as store:
         library = Library(store, RetrievalSettings())
         await library.load()
         kettle = b"The kettle boils a litre in ninety seconds. Descale it every month."
@@ -390,7 +390,7 @@ async def test_a_group_refuses_content_stored_before_it_and_repeated_within_it(t
 
 
 async def test_a_group_that_fails_halfway_stores_none_of_its_documents(tmp_path):
-    async with Store.open(tmp_path / "group.db") as store:
+    async with open_store(tmp_path / "group.db") as store:
 
         def document(name, sentences):
             return NewDocument(name, name, "text", name, "t", sentences)

@@ -12,7 +12,7 @@ from bot.errors import (
     DuplicateDocumentError,
     InvalidQuestionError,
 )
-from bot.store import GLOBAL_SCOPE, Store
+from bot.store import GLOBAL_SCOPE, open_store
 from tests.conftest import SEED_ANSWER, SEED_QUESTION, SEEDS
 
 SERVER = 1234
@@ -188,14 +188,14 @@ async def test_context_gives_neighbouring_sentences(store):
 
 
 async def test_a_restart_keeps_every_document_and_log_row(db_path):
-    async with Store.open(db_path) as store:
+    async with open_store(db_path) as store:
         library = Library(store, RetrievalSettings())
         await library.seed(SEEDS)
         await library.load()
         document = await library.documents.add(SERVER, KETTLE, filename="kettle.txt")
         assert document is not None
         asked = await library.ask("how fast does the kettle boil?", scope=SERVER, via="cli")
-    async with Store.open(db_path) as store:
+    async with open_store(db_path) as store:
         library = Library(store, RetrievalSettings())
         assert await library.seed(SEEDS) == []
         await library.load()

@@ -1,10 +1,14 @@
-"""What the database file itself holds: nothing of a forgotten user, no space kept after a purge."""
+"""What the SQLite file holds: nothing of a forgotten user or of a failed write; no space kept."""
 
 import asyncio
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from bot.store import LoggedAnswer, Store
+from bot.store.sqlite import SQLiteStore
+from tests.bot.store.test_contract import add
 
 SECRET = "the zanzibar quokka marmalade protocol, how does it work?"
 
@@ -41,7 +45,7 @@ async def log_many(store: Store, count: int, question: str) -> None:
 
 
 async def test_forgetting_a_user_leaves_none_of_their_text_in_the_files(db_path):
-    async with Store.open(db_path) as store:
+    async with SQLiteStore.open(db_path) as store:
         for n in range(30):
             await log(store, f"an ordinary question number {n} about kettles", f"other-{n}")
         interaction = await log(store, SECRET, "forget-me")
@@ -60,12 +64,12 @@ async def test_forgetting_a_user_leaves_none_of_their_text_in_the_files(db_path)
 
 
 async def test_a_purge_gives_the_space_back(db_path):
-    async with Store.open(db_path) as store:
+    async with SQLiteStore.open(db_path) as store:
         await log_many(store, 4000, "a question long enough to take some room " * 8)
     full = file_size(db_path)
     assert full > 1_000_000
 
-    async with Store.open(db_path) as store:
+    async with SQLiteStore.open(db_path) as store:
         assert await store.purge_log_before("9999") == 4000
         # Given back at once, not when the file is next closed.
         assert file_size(db_path) < full / 10
@@ -73,7 +77,7 @@ async def test_a_purge_gives_the_space_back(db_path):
 
 
 async def test_a_removed_document_gives_its_space_back(db_path):
-    async with Store.open(db_path) as store:
+    async with SQLiteStore.open(db_path) as store:
         document, _ = await store.add_document(
             scope=1,
             title="Big",
@@ -90,7 +94,7 @@ async def test_a_removed_document_gives_its_space_back(db_path):
 
 
 async def test_a_database_made_before_incremental_vacuum_is_converted(db_path):
-    async with Store.open(db_path) as store:
+    async with SQLiteStore.open(db_path) as store:
         await log_many(store, 2000, "an older question that takes some room " * 8)
         version = await store.schema_version()
     # A file as versions before incremental vacuum made it: auto_vacuum off.
@@ -101,7 +105,7 @@ async def test_a_database_made_before_incremental_vacuum_is_converted(db_path):
     old.close()
     full = file_size(db_path)
 
-    async with Store.open(db_path) as store:
+    async with SQLiteStore.open(db_path) as store:
         assert await store.schema_version() == version
         assert len(await store.interactions(None, limit=5000)) == 2000
         assert await store.purge_log_before("9999") == 2000
@@ -109,3 +113,15 @@ async def test_a_database_made_before_incremental_vacuum_is_converted(db_path):
     converted = sqlite3.connect(db_path)
     assert converted.execute("PRAGMA auto_vacuum").fetchone() == (2,)  # incremental
     converted.close()
+
+
+async def test_a_failure_halfway_through_an_add_leaves_nothing(store):
+    class Unstorable:
+        pass
+
+    with pytest.raises(sqlite3.Error):
+        await add(store, sentences=["Fine.", Unstorable(), "Never."])
+    assert await store.list_documents(1) == []
+    assert await store.scope_sentences_with_terms(1) == []
+    # The store is still usable afterwards.
+    assert (await add(store)).sentence_count == 2
