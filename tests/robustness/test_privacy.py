@@ -87,7 +87,7 @@ async def test_forget_finds_rows_from_before_hashing_was_switched_on(db_path):
     async with open_store(db_path) as store:
         await ask(make_library(store), SCOPE_A, "42")
         await ask(make_library(store, hash_user_ids=True), SCOPE_A, "42")
-        assert await make_library(store).forget_user(None, "42") == 2
+        assert await make_library(store).privacy.forget_user(None, "42") == 2
 
 
 async def test_retention_deletes_rows_older_than_the_period_with_their_votes(store, db_path):
