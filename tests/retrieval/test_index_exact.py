@@ -18,7 +18,7 @@ from rank_bm25 import BM25Okapi
 from bot.config import RetrievalSettings
 from bot.library import Library
 from bot.store import GLOBAL_SCOPE, Store
-from retrieval import Analyzer, DocumentRef, Sentence, SentenceIndex
+from retrieval import Analyzer, DocumentRef, Sentence, SentenceIndex, exhaustive
 from retrieval import index as index_module
 from retrieval.postings import Segment
 from retrieval.term_table import followers
@@ -161,7 +161,7 @@ def test_large_index_paths_stay_exact_in_one_segment_and_in_several(monkeypatch,
     # The thread's accumulator, and scoring list by list with weak lists left out of the
     # selection, start at sizes a test does not build: lower the thresholds instead.
     monkeypatch.setattr(index_module, "_SCRATCH_ROWS", 64)
-    monkeypatch.setattr(index_module, "_LIST_BY_LIST", list_by_list)
+    monkeypatch.setattr(exhaustive, "_LIST_BY_LIST", list_by_list)
     rng = random.Random(5)
     words = [f"t{i}" for i in range(300)]
     weights = [1 / (i + 1) for i in range(300)]

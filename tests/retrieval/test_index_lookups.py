@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from rank_bm25 import BM25Okapi
 
-from retrieval import SentenceIndex
+from retrieval import SentenceIndex, pruned
 from retrieval import index as index_module
 from tests.retrieval.test_index_exact import Zipf, assert_exact, make_sentences
 
@@ -19,9 +19,9 @@ from tests.retrieval.test_index_exact import Zipf, assert_exact, make_sentences
 @pytest.mark.parametrize("ratio", [0, 8], ids=["look-ups", "maps"])
 def test_pruned_search_is_exact_however_candidates_are_looked_up(monkeypatch, bits_density, ratio):
     monkeypatch.setattr(index_module, "_EXHAUSTIVE_MAX", 32)
-    monkeypatch.setattr(index_module, "_BITS_DENSITY", bits_density)
-    monkeypatch.setattr(index_module, "_LOOKUP_RATIO", ratio)
-    monkeypatch.setattr(index_module, "_BITS_RATIO", ratio)
+    monkeypatch.setattr(pruned, "_BITS_DENSITY", bits_density)
+    monkeypatch.setattr(pruned, "_LOOKUP_RATIO", ratio)
+    monkeypatch.setattr(pruned, "_BITS_RATIO", ratio)
     zipf = Zipf(11, 1500)
     corpus = zipf.corpus(9_000)
     index = SentenceIndex(make_sentences(corpus, per_document=30), corpus)
@@ -36,7 +36,7 @@ def test_pruned_search_is_exact_however_candidates_are_looked_up(monkeypatch, bi
 def test_pruned_search_is_exact_with_wide_slot_maps(monkeypatch):
     # Up to 32,767 candidates map through 16-bit slots; more take 32-bit ones.
     monkeypatch.setattr(index_module, "_EXHAUSTIVE_MAX", 32)
-    monkeypatch.setattr(index_module, "_NARROW_SLOTS", 0)
+    monkeypatch.setattr(pruned, "_NARROW_SLOTS", 0)
     zipf = Zipf(12, 800)
     corpus = zipf.corpus(5_000)
     index = SentenceIndex(make_sentences(corpus, per_document=30), corpus)
