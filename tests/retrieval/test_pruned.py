@@ -1,8 +1,9 @@
-"""The pruned search finds candidates' contributions three ways; each stays bit-exact.
+"""Early stopping on long posting lists stays bit-exact, however candidates are looked up.
 
-A long list is read whole through a row -> candidate map, or each candidate is looked up:
-in the list's bitset when it has one, else by binary search in its rows. Which one runs
-depends on sizes a test does not build, so the thresholds are moved instead.
+The pruned search finds candidates' contributions three ways; each stays bit-exact. A long
+list is read whole through a row -> candidate map, or each candidate is looked up: in the
+list's bitset when it has one, else by binary search in its rows. Which one runs depends on
+sizes a test does not build, so the thresholds are moved instead.
 """
 
 from __future__ import annotations
@@ -12,7 +13,21 @@ from rank_bm25 import BM25Okapi
 
 from retrieval import SentenceIndex, pruned
 from retrieval import index as index_module
-from tests.retrieval.test_index_exact import Zipf, assert_exact, make_sentences
+from tests.retrieval.bm25_reference import Zipf, assert_exact, make_sentences
+
+
+@pytest.mark.parametrize("exhaustive_max", [32, 32768])
+def test_long_posting_lists_take_the_pruned_paths_and_stay_exact(monkeypatch, exhaustive_max):
+    # Zipf-like frequencies make long lists. Early stopping only pays on much larger
+    # collections than a test builds, so one run lowers the threshold that turns it on.
+    monkeypatch.setattr(index_module, "_EXHAUSTIVE_MAX", exhaustive_max)
+    zipf = Zipf(42, 2000)
+    corpus = zipf.corpus(12_000)
+    index = SentenceIndex(make_sentences(corpus, per_document=50), corpus)
+    bm25 = BM25Okapi(corpus)
+    for turn in range(80):
+        query = zipf.query(30 if turn % 2 else 2000, zipf.rng.randint(1, 4 + turn % 10))
+        assert_exact(index, bm25, query, zipf.rng.choice([1, 3, 5, 10, 20]))
 
 
 @pytest.mark.parametrize("bits_density", [1, 1 << 30], ids=["no-bitsets", "all-bitsets"])
