@@ -7,18 +7,11 @@ from fpdf import FPDF
 from markdown_it import MarkdownIt
 
 from retrieval.errors import ExtractionError
-from retrieval.extract import (
-    MAX_HTML_ELEMENTS,
-    MAX_TEXT_CHARS,
-    _markdown_parser,
-    _MarkdownBudget,
-    decode_text,
-    detect_kind,
-    extract_text,
-    html_shape,
-    html_text,
-    markdown_text,
-)
+from retrieval.extract import detect_kind, extract_text
+from retrieval.extract.encoding import decode_text
+from retrieval.extract.html import html_shape, html_text
+from retrieval.extract.limits import MAX_HTML_ELEMENTS, MAX_TEXT_CHARS
+from retrieval.extract.markdown import _markdown_parser, _MarkdownBudget, markdown_text
 
 
 def make_pdf(*paragraphs: str, title: str | None = None) -> bytes:

@@ -18,7 +18,7 @@ from bot.config import DocumentSettings
 from bot.engine.documents import prepare_document
 from bot.errors import DocumentRejectedError
 from retrieval import Analyzer
-from retrieval.extract import MAX_TEXT_CHARS
+from retrieval.extract.limits import MAX_TEXT_CHARS
 
 # Ample for the interpreter, NLTK and NumPy (about 200 MB of address space) plus a few hundred
 # MB of work; the bombs took 2-6 GB. CPU time is not stretched by a busy machine as wall time is.
@@ -35,7 +35,7 @@ def repeated(unit: str, size: int, head: str = "") -> bytes:
 def ordinary_markdown(size: int) -> bytes:
     """Markdown as people write it: prose with headings, emphasis, links, lists, tables, code.
 
-    About 80,000 parser steps a MB (retrieval.extract.MAX_MARKDOWN_WORK), as many as this
+    About 80,000 parser steps a MB (retrieval.extract.limits.MAX_MARKDOWN_WORK), as many as this
     project's README; Node.js's API documentation takes 80,000-110,000.
     """
     section = (

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import retrieval.extract
+import retrieval.extract.pdf
 from bot.config import DocumentSettings, RetrievalSettings
 from bot.engine.library import Library
 from bot.errors import DocumentRejectedError
@@ -132,7 +132,7 @@ async def test_a_pdf_built_to_explode_is_refused(library, content, pages):
 async def test_a_pdf_needing_too_many_operations_is_stopped(library, monkeypatch):
     # The real budget (a million operators) takes ~25 s to exhaust; a smaller one shows the
     # same path in a moment.
-    monkeypatch.setattr(retrieval.extract, "MAX_PDF_OPERATIONS", 2_000)
+    monkeypatch.setattr(retrieval.extract.pdf, "MAX_PDF_OPERATIONS", 2_000)
     data = pdf_with_content(TEXT_PAGE * 1_000, pages=3)
     await _refused(library, data, "slow.pdf", "more than 2,000 drawing operations")
 

@@ -17,7 +17,8 @@ from bot.errors import InvalidQuestionError, VerbatimError
 from bot.store import GLOBAL_SCOPE, Store, open_store
 from retrieval.analyzer import Analyzer
 from retrieval.errors import ExtractionError
-from retrieval.extract import MAX_TEXT_CHARS, extract_text
+from retrieval.extract import extract_text
+from retrieval.extract.limits import MAX_TEXT_CHARS
 from retrieval.sentences import split_sentences
 from tests.conftest import SEEDS
 from tests.robustness.conftest import BOUNDED

@@ -35,8 +35,8 @@ from bot.store import NewDocument, open_store
 from retrieval import Analyzer
 from retrieval.sentences import paragraph_pieces
 from tests.conftest import ROOT, SEEDS
-from tests.retrieval.test_index_exact import QUESTIONS as QUESTIONS_EXACT
-from tests.retrieval.test_index_exact import library_matches_rank_bm25
+from tests.retrieval.test_index import QUESTIONS as QUESTIONS_EXACT
+from tests.retrieval.test_index import library_matches_rank_bm25
 
 SCOPE = 42
 QUESTIONS = [
