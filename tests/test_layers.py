@@ -93,11 +93,20 @@ def test_no_import_cycles():
         visit(name, [])
 
 
-@pytest.mark.parametrize("name", sorted(MODULES))
-def test_every_module_opens_with_a_line_saying_what_it_is_for(name):
-    docstring = ast.get_docstring(ast.parse(MODULES[name].read_text(encoding="utf-8")))
-    assert docstring, f"{name} has no opening docstring"
-    assert docstring.splitlines()[0].strip(), f"{name}'s docstring does not open with a line"
+# Every module with code in it, tests and benchmarks too (an empty __init__.py says nothing).
+WRITTEN = sorted(
+    path
+    for folder in (*PACKAGES, "tests", "benchmarks")
+    for path in (ROOT / folder).rglob("*.py")
+    if path.stat().st_size
+)
+
+
+@pytest.mark.parametrize("path", WRITTEN, ids=lambda path: str(path.relative_to(ROOT)))
+def test_every_module_opens_with_a_line_saying_what_it_is_for(path):
+    docstring = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+    assert docstring, f"{path} has no opening docstring"
+    assert docstring.splitlines()[0].strip(), f"{path}'s docstring does not open with a line"
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))

@@ -1,3 +1,5 @@
+"""The TOML settings: the example file matches the defaults, and a bad key is named."""
+
 from pathlib import Path
 
 import pytest

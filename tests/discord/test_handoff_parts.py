@@ -1,3 +1,5 @@
+"""The hand-off line: exactly one role mentioned, and the line always fits the reply."""
+
 import discord
 
 from bot.discord.handoff import pinging_only, with_line

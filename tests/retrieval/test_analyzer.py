@@ -1,3 +1,5 @@
+"""The analyzer: case, stems, numbers, quotes, acronyms, stopwords; alike for questions and text."""
+
 from retrieval.analyzer import STOPWORDS, Analyzer
 
 ANALYZER = Analyzer()

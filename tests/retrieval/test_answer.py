@@ -1,3 +1,5 @@
+"""answer_question: the answer, its order and threshold, context, citations, and declining."""
+
 import tracemalloc
 
 import pytest

@@ -1,3 +1,5 @@
+"""Extracting plain text, Markdown, reST, HTML and PDF: titles, text kept, hostile input refused."""
+
 import random
 import sys
 from pathlib import Path

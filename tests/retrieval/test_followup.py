@@ -1,3 +1,5 @@
+"""Follow-up questions in a thread: which lean on the first question, and how they are ranked."""
+
 import pytest
 
 from retrieval import answer_question

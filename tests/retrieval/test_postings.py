@@ -1,3 +1,5 @@
+"""Segments' postings read from many threads at once."""
+
 import threading
 
 from retrieval.postings import Segment

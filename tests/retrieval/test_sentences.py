@@ -1,3 +1,5 @@
+"""Sentence splitting: abbreviations, lines, headings, list items and tricky text."""
+
 import json
 import random
 from pathlib import Path

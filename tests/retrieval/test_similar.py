@@ -1,3 +1,5 @@
+"""How alike two questions are, for "asked before"."""
+
 import pytest
 
 from retrieval.similar import SIMILAR, most_similar, similarity

@@ -1,3 +1,5 @@
+"""The library end to end over a real SQLite file: asking, logging, refusing, adding, removing."""
+
 import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor

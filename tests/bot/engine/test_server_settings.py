@@ -1,3 +1,5 @@
+"""Per-server settings: the config file's defaults, a server's own values, bad values refused."""
+
 import pytest
 
 from bot.config import DiscordSettings, RetrievalSettings, Settings
