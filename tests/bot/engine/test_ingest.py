@@ -34,9 +34,9 @@ from bot.main import SERVICES
 from bot.store import NewDocument, open_store
 from retrieval import Analyzer
 from retrieval.sentences import paragraph_pieces
+from tests.bot.engine.test_indexes import QUESTIONS as QUESTIONS_EXACT
+from tests.bot.engine.test_indexes import library_matches_rank_bm25
 from tests.conftest import ROOT, SEEDS
-from tests.retrieval.test_index import QUESTIONS as QUESTIONS_EXACT
-from tests.retrieval.test_index import library_matches_rank_bm25
 
 SCOPE = 42
 QUESTIONS = [
