@@ -9,15 +9,20 @@ random unit vectors (their values do not change the work, and embedding 88,000 s
 take minutes). The questions: SQuAD's own, real questions people wrote. Each is answered by
 answer_question as the library calls it (embedding the question and comparing it with every
 vector included), once words-only and once with everything, alternating, on the answering thread
-(the reader uses two cores); p50/p95/p99 in milliseconds. Also: the embedder's speed.
+(the reader uses two cores); p50/p95/p99 in milliseconds. Also: the embedder's speed, and
+where a shipped answer's time goes (embedding the question, comparing it with every vector,
+the reader, the rest), with the reader's pool at its size and smaller (how many candidates it
+reads is what its time follows).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import random
 import statistics
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -26,7 +31,7 @@ from speed_corpus import analyze_all, perturbed_copies
 
 from bot.config import RetrievalSettings
 from retrieval.analyzer import Analyzer
-from retrieval.answer import answer_question
+from retrieval.answer import Decision, answer_question
 from retrieval.embedder import DIMENSIONS, Embedder
 from retrieval.index import SentenceIndex
 from retrieval.reader import Reader
@@ -34,7 +39,7 @@ from retrieval.semantic import SentenceVectors
 from retrieval.types import DocumentRef, Sentence
 
 
-def percentile(samples: list[float], share: float) -> float:
+def percentile(samples: Sequence[float], share: float) -> float:
     """The nearest-rank percentile."""
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -81,9 +86,7 @@ def main() -> None:
 
     def answer(question: str, everything: bool) -> None:
         semantic = (
-            vectors.meaning(embedder.embed([question])[0], decision.nearest)
-            if everything
-            else None
+            vectors.meaning(embedder.embed([question])[0], decision.nearest) if everything else None
         )
         answer_question(
             question,
@@ -117,6 +120,97 @@ def main() -> None:
             f"| {name} | {statistics.fmean(samples):.1f} | {percentile(samples, 0.5):.1f} "
             f"| {percentile(samples, 0.95):.1f} | {percentile(samples, 0.99):.1f} |"
         )
+    print()
+
+    def ask(question: str, chosen: Decision, timed_reader: Reader) -> None:
+        answer_question(
+            question,
+            index,
+            analyzer,
+            top_k=settings.top_k,
+            min_confidence=settings.min_confidence,
+            weights=weights,
+            reader=timed_reader,
+            decision=chosen,
+            semantic=vectors.meaning(embedder.embed([question])[0], chosen.nearest),
+        )
+
+    print(where_the_time_goes(questions, ask, reader, decision))
+    print()
+    print(embedding_parts(questions, embedder, vectors))
+
+
+def where_the_time_goes(
+    questions: list[str],
+    ask: Callable[[str, Decision, Reader], None],
+    reader: Reader,
+    decision: Decision,
+) -> str:
+    """A shipped answer's milliseconds by part, with the reader's pool shrunk step by step."""
+    read = reader.score
+    spent: list[float] = []
+    pairs: list[float] = []
+
+    def timed(question: str, passages: Sequence[str]) -> np.ndarray:
+        started = time.perf_counter()
+        logits = read(question, passages)
+        spent.append((time.perf_counter() - started) * 1000)
+        pairs.append(len(passages))
+        return logits
+
+    lines = [
+        "Where a shipped answer's time goes (p50 ms; the reader's pool: the re-ranker's best "
+        "`pool` and the embedder's nearest `nearest_pool`):",
+        "",
+        "| pool + nearest_pool | pairs read (p50) | reader | whole answer | whole answer p99 |",
+        "|---|---|---|---|---|",
+    ]
+    pools = [(decision.pool, decision.nearest_pool), (8, 3), (6, 2), (5, 1)]
+    chosen = [dataclasses.replace(decision, pool=p, nearest_pool=n) for p, n in pools]
+    read_ms: list[list[float]] = [[] for _ in pools]
+    read_pairs: list[list[float]] = [[] for _ in pools]
+    whole: list[list[float]] = [[] for _ in pools]
+    reader.score = timed  # type: ignore[method-assign]
+    try:
+        # Interleaved, each question under every pool in turn (the order rotating), so that
+        # the machine's slow moments fall on all of them alike.
+        for number, question in enumerate(questions):
+            for step in range(len(pools)):
+                which = (number + step) % len(pools)
+                spent.clear()
+                pairs.clear()
+                started = time.perf_counter()
+                ask(question, chosen[which], reader)
+                whole[which].append((time.perf_counter() - started) * 1000)
+                read_ms[which] += spent
+                read_pairs[which] += pairs
+    finally:
+        reader.score = read  # type: ignore[method-assign]
+    for (pool, nearest_pool), reading, counts, times in zip(
+        pools, read_ms, read_pairs, whole, strict=True
+    ):
+        lines.append(
+            f"| {pool} + {nearest_pool} | {percentile(counts, 0.5):.0f} "
+            f"| {percentile(reading, 0.5):.1f} | {percentile(times, 0.5):.1f} "
+            f"| {percentile(times, 0.99):.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def embedding_parts(questions: list[str], embedder: Embedder, vectors: SentenceVectors) -> str:
+    """The question's vector, and its comparison with every sentence's vector (p50 ms)."""
+    embedding, comparing = [], []
+    for question in questions:
+        started = time.perf_counter()
+        vector = embedder.embed([question])[0]
+        embedded = time.perf_counter()
+        vectors.meaning(vector, 10)
+        comparing.append((time.perf_counter() - embedded) * 1000)
+        embedding.append((embedded - started) * 1000)
+    return (
+        f"Embedding the question: {percentile(embedding, 0.5):.1f} ms; comparing it with "
+        f"every vector ({len(vectors):,}): {percentile(comparing, 0.5):.1f} ms (p50)."
+    )
 
 
 if __name__ == "__main__":
