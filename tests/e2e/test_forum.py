@@ -11,7 +11,8 @@ import signal
 
 from tests.conftest import SEED_ANSWER, SEED_QUESTION
 from tests.discord.test_ask import UNKNOWN_QUESTION
-from tests.e2e.fake_discord import IDENTIFY, FakeDiscord
+from tests.e2e.fake_discord import FakeDiscord
+from tests.e2e.fake_wire import IDENTIFY
 from tests.e2e.test_run import (
     REPLY_TIMEOUT,
     SEED_CITATION,

@@ -19,7 +19,8 @@ import pytest
 
 from bot.store import open_store
 from tests.conftest import SEED_ANSWER, SEED_QUESTION
-from tests.e2e.fake_discord import HEARTBEAT, IDENTIFY, RESUME, FakeDiscord, Request
+from tests.e2e.fake_discord import FakeDiscord
+from tests.e2e.fake_wire import HEARTBEAT, IDENTIFY, RESUME, Request
 
 VERBATIM = Path(sys.executable).with_name("verbatim")
 SEED_CITATION = "*United States plans coalition meeting on battle against ISIS* — sentence 17"

@@ -12,7 +12,7 @@ import pytest
 
 from bot.store import open_store
 from tests.conftest import SEED_QUESTION
-from tests.e2e.fake_discord import RESUME
+from tests.e2e.fake_wire import RESUME
 from tests.e2e.test_run import START_TIMEOUT, plain, verbatim_run
 from tests.robustness.wire import LoadDiscord
 

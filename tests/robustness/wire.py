@@ -11,7 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.e2e.fake_discord import MEMBER_PERMISSIONS, FakeDiscord, Request, json_response
+from tests.e2e.fake_discord import FakeDiscord
+from tests.e2e.fake_wire import MEMBER_PERMISSIONS, Request, json_response
 
 MANAGE_GUILD = 1 << 5
 
