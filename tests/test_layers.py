@@ -17,6 +17,8 @@ FORBIDDEN = {
     "bot.store": ("discord", "click", "bot.engine", "bot.cli", "bot.discord", "bot.main"),
     "bot.config": ("discord", "click", "bot.engine", "bot.cli", "bot.discord"),
     "bot.errors": ("discord", "click", "bot.engine", "bot.cli", "bot.discord"),
+    "bot.batching": ("discord", "click", "bot.engine", "bot.cli", "bot.discord"),
+    "bot.wording": ("discord", "click", "bot.engine", "bot.cli", "bot.discord"),
     "bot.cli": ("discord", "bot.discord", "bot.main"),
     "bot.discord": ("click", "bot.cli", "bot.main"),
 }
