@@ -132,4 +132,3 @@ def _quoted(hits: Sequence[Hit]) -> str:
             f"sentence {hit.sentence.position}{source}"
         )
     return "\n".join(lines)
-

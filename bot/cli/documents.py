@@ -269,4 +269,3 @@ def document_json(document: StoredDocument) -> dict[str, Any]:
         "added_at": document.added_at,
         "updated_at": document.updated_at,
     }
-

@@ -81,4 +81,3 @@ async def log_purge(obj: CliContext) -> None:
     async with obj.open_store() as store:
         removed = await Privacy(store, obj.settings.privacy).purge_expired()
     click.echo(f"deleted {removed} logged questions older than {days} days")
-

@@ -54,7 +54,6 @@ def cli(ctx: click.Context, database: Path | None, config_path: Path | None, ver
     ctx.obj = CliContext(settings, ctx.obj, verbose)
 
 
-
 def main(services: Services) -> None:
     """Entry point: user errors end with one clear line on stderr and a non-zero exit."""
     try:
@@ -85,4 +84,3 @@ def main(services: Services) -> None:
             err=True,
         )
         sys.exit(2)
-

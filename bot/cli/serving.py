@@ -64,4 +64,3 @@ def sync_command(ctx: click.Context, guild: int | None, config_path: Path | None
     count = ctx.obj.services.sync_discord(settings, _discord_token(), guild)
     where = f"to server {guild}" if guild is not None else "globally"
     click.echo(f"synced {count} commands {where}")
-

@@ -18,7 +18,6 @@ class Payloads:
 
     snowflake: Snowflakes
 
-
     def user(self, username: str, *, bot: bool = False) -> dict[str, Any]:
         """A user object."""
         return {

@@ -22,7 +22,6 @@ from tests.e2e.fake_wire import (
 class Rest:
     """The routes discord.py calls, each checking the token as Discord does; all recorded."""
 
-
     async def _rest(self, request: web.Request) -> web.StreamResponse:
         path = "/" + request.match_info["path"]
         body = await self._body(request)
