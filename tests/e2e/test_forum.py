@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import signal
 
+from tests.bot.discord.test_ask import UNKNOWN_QUESTION
 from tests.conftest import SEED_ANSWER, SEED_QUESTION
-from tests.discord.test_ask import UNKNOWN_QUESTION
 from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.fake_wire import IDENTIFY
 from tests.e2e.test_run import (

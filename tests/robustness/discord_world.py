@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bot.config import PrivacySettings
-from tests.discord.conftest import Server, World, make_settings
+from tests.bot.discord.conftest import Server, World, make_settings
 
 __all__ = ["Server", "World", "running_world"]
 

@@ -14,8 +14,8 @@ import simcord
 
 from bot.discord.checks import NOT_MODERATOR
 from bot.discord.solved import NOT_AUTHOR
+from tests.bot.discord.helpers import open_post
 from tests.conftest import SEED_QUESTION
-from tests.discord.helpers import open_post
 from tests.robustness.discord_world import running_world
 
 SECRET = "The vault code of the secret server is kept in the locked drawer of the east office.\n"

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from bot.discord.render import ELLIPSIS, MESSAGE_LIMIT, render_answer
 from retrieval import Analyzer, Answer, DocumentRef, Hit, Sentence
 from retrieval.answer import Outcome
-from tests.discord.test_render import shown_text
+from tests.bot.discord.test_render import shown_text
 from tests.robustness.conftest import BOUNDED
 
 ANALYZER = Analyzer()

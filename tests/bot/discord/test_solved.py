@@ -11,9 +11,9 @@ from simcord.enums import OverwriteType
 
 from bot.discord.render import NOT_FOUND
 from bot.discord.solved import ALREADY, NO_MANAGE_THREADS, NOT_A_POST, NOT_AUTHOR, NotPostAuthor
+from tests.bot.discord.helpers import assert_never_pings, give_tags, open_post
+from tests.bot.discord.test_ask import UNKNOWN_QUESTION, assert_seed_answer
 from tests.conftest import SEED_QUESTION
-from tests.discord.helpers import assert_never_pings, give_tags, open_post
-from tests.discord.test_ask import UNKNOWN_QUESTION, assert_seed_answer
 
 
 async def forum_with_tags(world, server, *tags: str, **changes):

@@ -11,8 +11,8 @@ import simcord
 from bot.discord.app import create_bot
 from bot.engine.fetch import Fetcher
 from bot.main import open_library
+from tests.bot.discord.conftest import make_settings
 from tests.conftest import SEED_QUESTION
-from tests.discord.conftest import make_settings
 
 DEV_GUILD = 123456789012345678
 

@@ -9,8 +9,8 @@ from bot.discord.app import CoolingDown
 from bot.discord.checks import NOT_MODERATOR, NotModerator
 from bot.discord.cogs.settings import NO_CONTENT_INTENT
 from bot.discord.render import NOT_FOUND, NOT_SURE
+from tests.bot.discord.test_ask import assert_seed_answer
 from tests.conftest import SEED_QUESTION
-from tests.discord.test_ask import assert_seed_answer
 
 DEFAULT_THRESHOLD = RetrievalSettings().min_confidence
 

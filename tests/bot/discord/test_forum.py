@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import discord
 
+from tests.bot.discord.helpers import assert_never_pings, open_post, open_thread
+from tests.bot.discord.test_ask import assert_seed_answer
 from tests.conftest import SEED_QUESTION
-from tests.discord.helpers import assert_never_pings, open_post, open_thread
-from tests.discord.test_ask import assert_seed_answer
 from tests.retrieval.test_followup import PLATFORMS
 
 SEED_TITLE = "Special Operations forces"

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from bot.discord.checks import NOT_MODERATOR, NotModerator
 from bot.discord.render import NOT_FOUND, escape
-from tests.discord.helpers import WIDGET_QUESTION, WIDGETS, assert_never_pings, sentence_number
+from tests.bot.discord.helpers import WIDGET_QUESTION, WIDGETS, assert_never_pings, sentence_number
 from tests.local_http import Route, local_server
 
 WIDGET_FILE = ("widgets.txt", WIDGETS.encode())

@@ -5,15 +5,15 @@ channel or forum post, only when the documents do not cover the question or an a
 from __future__ import annotations
 
 from bot.discord.render import NOT_FOUND
-from tests.conftest import SEED_QUESTION
-from tests.discord.helpers import (
+from tests.bot.discord.helpers import (
     assert_never_pings,
     open_post,
     open_thread,
     pinged_roles,
     role_pings,
 )
-from tests.discord.test_ask import UNKNOWN_QUESTION, assert_seed_answer
+from tests.bot.discord.test_ask import UNKNOWN_QUESTION, assert_seed_answer
+from tests.conftest import SEED_QUESTION
 
 
 def call(role) -> str:

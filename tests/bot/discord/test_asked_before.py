@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 
 from bot.discord.render import NOT_FOUND, NOT_SURE
+from tests.bot.discord.helpers import assert_never_pings, open_post
+from tests.bot.discord.test_ask import assert_seed_answer
 from tests.conftest import SEED_QUESTION
-from tests.discord.helpers import assert_never_pings, open_post
-from tests.discord.test_ask import assert_seed_answer
 
 PARAPHRASE = "How many special operations forces are being sent?"
 ASKED_BEFORE = re.compile(r"^-# Asked before: (\S+)$", re.MULTILINE)

@@ -7,8 +7,8 @@ import pytest
 
 from bot.discord.app import CoolingDown
 from bot.discord.render import MESSAGE_LIMIT, NOT_FOUND
+from tests.bot.discord.helpers import assert_never_pings, callback_types
 from tests.conftest import SEED_QUESTION
-from tests.discord.helpers import assert_never_pings, callback_types
 
 SEED_TITLE = "United States plans coalition meeting on battle against ISIS"
 UNKNOWN_QUESTION = "what is the best recipe for banana bread?"
