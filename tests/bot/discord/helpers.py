@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import Any
 
 import simcord
 
@@ -30,28 +32,10 @@ def message_requests(env: simcord.Env) -> list[simcord.HttpLogEntry]:
     ]
 
 
-def assert_never_pings(env: simcord.Env) -> None:
-    """Every message the bot sent allowed no mentions at all (users, roles, everyone)."""
-    requests = message_requests(env)
-    assert requests, "the bot sent no messages"
-    for entry in requests:
-        payload = entry.json.get("data", entry.json)
-        if "content" not in payload:
-            continue
-        allowed = payload.get("allowed_mentions")
-        assert allowed is not None, f"{entry.method} {entry.path} sent no allowed_mentions"
-        assert allowed.get("parse") == [], allowed
-        assert not allowed.get("users") and not allowed.get("roles"), allowed
-        assert not allowed.get("replied_user"), allowed
-        assert len(payload["content"]) <= MESSAGE_LIMIT
-
-
-def role_pings(env: simcord.Env, role_id: int) -> list[str]:
-    """The messages the bot sent that may ping `role_id` (their text), checking on the wire that
-    every message allowed no mention at all, or exactly that role and nothing else: no
-    @everyone, no users, no other role, no ping of the replied-to author; and that the role
-    is mentioned once in such a message."""
-    pinging = []
+def _checked_messages(env: simcord.Env) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """Each message the bot sent with text, and its allowed_mentions, checked on the wire for
+    what no message may ever allow (@everyone and the like, users, a ping of the replied-to
+    author) and for Discord's length limit."""
     requests = message_requests(env)
     assert requests, "the bot sent no messages"
     for entry in requests:
@@ -62,12 +46,28 @@ def role_pings(env: simcord.Env, role_id: int) -> list[str]:
         assert allowed is not None, f"{entry.method} {entry.path} sent no allowed_mentions"
         assert allowed.get("parse") == [], allowed
         assert not allowed.get("users") and not allowed.get("replied_user"), allowed
+        assert len(payload["content"]) <= MESSAGE_LIMIT
+        yield payload, allowed
+
+
+def assert_never_pings(env: simcord.Env) -> None:
+    """Every message the bot sent allowed no mentions at all (users, roles, everyone)."""
+    for _, allowed in _checked_messages(env):
+        assert not allowed.get("roles"), allowed
+
+
+def role_pings(env: simcord.Env, role_id: int) -> list[str]:
+    """The messages the bot sent that may ping `role_id` (their text), checking on the wire that
+    every message allowed no mention at all, or exactly that role and nothing else: no
+    @everyone, no users, no other role, no ping of the replied-to author; and that the role
+    is mentioned once in such a message."""
+    pinging = []
+    for payload, allowed in _checked_messages(env):
         roles = allowed.get("roles") or []
         if roles:
             assert [str(role) for role in roles] == [str(role_id)], allowed
             assert payload["content"].count(f"<@&{role_id}>") == 1, payload["content"]
             pinging.append(payload["content"])
-        assert len(payload["content"]) <= MESSAGE_LIMIT
     return pinging
 
 
