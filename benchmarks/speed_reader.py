@@ -24,6 +24,7 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import numpy as np
 from quality_data import load_squad
@@ -84,9 +85,9 @@ def main() -> None:
     decision = settings.decision()
     weights = settings.rerank_weights()
 
-    def answer(question: str, everything: bool) -> None:
+    def answer(question: str, everything: bool, chosen: Decision = decision) -> None:
         semantic = (
-            vectors.meaning(embedder.embed([question])[0], decision.nearest) if everything else None
+            vectors.meaning(embedder.embed([question])[0], chosen.nearest) if everything else None
         )
         answer_question(
             question,
@@ -96,7 +97,7 @@ def main() -> None:
             min_confidence=settings.min_confidence if everything else 0.3,
             weights=weights,
             reader=reader if everything else None,
-            decision=decision,
+            decision=chosen,
             semantic=semantic,
         )
 
@@ -122,27 +123,14 @@ def main() -> None:
         )
     print()
 
-    def ask(question: str, chosen: Decision, timed_reader: Reader) -> None:
-        answer_question(
-            question,
-            index,
-            analyzer,
-            top_k=settings.top_k,
-            min_confidence=settings.min_confidence,
-            weights=weights,
-            reader=timed_reader,
-            decision=chosen,
-            semantic=vectors.meaning(embedder.embed([question])[0], chosen.nearest),
-        )
-
-    print(where_the_time_goes(questions, ask, reader, decision))
+    print(where_the_time_goes(questions, partial(answer, everything=True), reader, decision))
     print()
     print(embedding_parts(questions, embedder, vectors))
 
 
 def where_the_time_goes(
     questions: list[str],
-    ask: Callable[[str, Decision, Reader], None],
+    answer: Callable[..., None],
     reader: Reader,
     decision: Decision,
 ) -> str:
@@ -180,7 +168,7 @@ def where_the_time_goes(
                 spent.clear()
                 pairs.clear()
                 started = time.perf_counter()
-                ask(question, chosen[which], reader)
+                answer(question, chosen=chosen[which])
                 whole[which].append((time.perf_counter() - started) * 1000)
                 read_ms[which] += spent
                 read_pairs[which] += pairs
