@@ -1,7 +1,8 @@
 """Train the reader (retrieval/reader.py), and export the embedder (retrieval/embedder.py).
 
     pip install -e ".[train]"       # PyTorch (CPU) and transformers: for this script only
-    python -m retrieval.build_reader --base DIR [--eval ../shared/eval] [--work DIR]
+    python -m retrieval.build_reader --base DIR [--wordnet DIR] [--eval ../shared/eval]
+                                     [--work DIR]
     python -m retrieval.build_reader --base DIR --embedder [--work DIR]
 
 --embedder exports all-MiniLM-L6-v2 unchanged (its token states; the embedder mean-pools
@@ -20,12 +21,16 @@ Training pairs (question, sentence, answers?) come only from the tuning halves o
   give only negatives: this is what teaches the reader to say no.
 - SQuAD v1.1 dev's articles at even positions that SQuAD 2.0 dev lacks, the same way.
 - SelQA dev: each question's correct candidates and 60% of the others.
-A third of the questions are lower-cased and lose their question mark (members type so).
-Every positive and three times as many negatives are kept (about 24,000 pairs); the top four
-of six transformer layers and the head are trained (the rest frozen: a 2-core machine trains
-it in about 25 minutes), one epoch, batch 32, lr 6e-5 with 10% warm-up, 64 word pieces,
-seed 20261205. The model is exported to ONNX and quantised to int8 (onnxruntime's dynamic
-quantisation, per channel).
+Questions are rewritten the way members type (Casualiser): by chance lower-cased without
+their question mark, given a typo, framed by chat words, and (with --wordnet, WordNet 3.0's
+dict folder from Debian's wordnet-base) one word they share with their answer swapped for a
+synonym. Every positive and three times as many negatives are kept (about 24,000 pairs); the
+top five of six transformer layers and the head are trained (the bottom one and the word
+embeddings frozen: a 2-core machine trains it in about 13 minutes), one epoch, batch 32, lr
+6e-5 with 10% warm-up, 64 word pieces, seed 20261205. The model is exported to ONNX and
+quantised to int8 (onnxruntime's dynamic quantisation, per channel). --layers, --frozen,
+--epochs and --lr change the recipe for experiments (a 3-layer reader trained this way did
+not learn: pair AUC 0.56).
 
 Sentences are split by Verbatim's own pipeline, as an uploaded plain-text article would be.
 """
@@ -52,16 +57,103 @@ def _overlap(question: str, sentence: str) -> int:
     return len(words & {w.lower() for w in _WORD.findall(sentence)})
 
 
-def make_pairs(eval_dir: Path, rng: random.Random) -> tuple[list[dict], list[dict]]:
+class Casualiser:
+    """Rewrites a question the way members type one, to teach the reader their words.
+
+    Each question is left alone or, by chance: lower-cased without its question mark (as
+    most members type), given a typo in one longer word, framed by chat words ("hey", "anyone
+    know", "thanks"), and one of its words that the answer also uses swapped for a WordNet
+    synonym of its first sense, so that the reader learns to match meaning when the words
+    differ (members rarely use the document's word).
+    """
+
+    PREFIXES = ("hey ", "hi, ", "quick q: ", "anyone know ", "does anyone know ", "so ", "pls ")
+    SUFFIXES = (" thanks", " thx", " ??", " lol", " pls", " anyone?")
+
+    def __init__(self, rng: random.Random, synonyms: dict[str, list[str]]) -> None:
+        self.rng = rng
+        self.synonyms = synonyms
+
+    def __call__(self, question: str, answers: list[str]) -> str:
+        """The question as a member might type it; `answers` hold the words to swap."""
+        rng = self.rng
+        if self.synonyms and rng.random() < 0.3:
+            question = self._synonym(question, answers)
+        if rng.random() < 0.15:
+            question = self._typo(question)
+        if rng.random() < 0.45:
+            question = question.lower().rstrip("?").strip()
+        elif rng.random() < 0.2:
+            question = question.rstrip("?").strip()
+        if rng.random() < 0.15:
+            question = rng.choice(self.PREFIXES) + question
+        elif rng.random() < 0.1:
+            question = question + rng.choice(self.SUFFIXES)
+        return question
+
+    def _synonym(self, question: str, answers: list[str]) -> str:
+        shared = {w.lower() for s in answers for w in _WORD.findall(s)}
+        words = [
+            m for m in _WORD.finditer(question)
+            if m.group().lower() in shared and m.group().lower() in self.synonyms
+        ]
+        if not words:
+            return question
+        word = self.rng.choice(words)
+        other = self.rng.choice(self.synonyms[word.group().lower()])
+        return question[: word.start()] + other + question[word.end() :]
+
+    def _typo(self, question: str) -> str:
+        words = [m for m in _WORD.finditer(question) if len(m.group()) >= 5]
+        if not words:
+            return question
+        word = self.rng.choice(words)
+        text, at = word.group(), self.rng.randrange(1, len(word.group()) - 1)
+        kind = self.rng.randrange(3)
+        if kind == 0:  # a letter left out
+            typo = text[:at] + text[at + 1 :]
+        elif kind == 1:  # two letters swapped
+            typo = text[: at - 1] + text[at] + text[at - 1] + text[at + 1 :]
+        else:  # a letter doubled
+            typo = text[:at] + text[at] + text[at:]
+        return question[: word.start()] + typo + question[word.end() :]
+
+
+def wordnet_synonyms(root: Path) -> dict[str, list[str]]:
+    """Each WordNet lemma's other one-word lemmas in its first sense of each part of speech.
+
+    Common words (rarity under retrieval.build_related.COMMON) are left out both ways: their
+    first sense is often not the one meant.
+    """
+    from retrieval.build_related import COMMON, read_senses, read_synsets
+    from retrieval.rarity import rarity
+
+    synsets = read_synsets(root)
+    synonyms: dict[str, list[str]] = {}
+    for lemma, by_pos in read_senses(root).items():
+        if "_" in lemma or not lemma.isalpha() or rarity(lemma) < COMMON:
+            continue
+        others = sorted(
+            {
+                word
+                for offsets in by_pos
+                for word in synsets[offsets[0]].words
+                if word != lemma and word.isalpha() and rarity(word) >= COMMON
+            }
+        )
+        if others:
+            synonyms[lemma] = others
+    return synonyms
+
+
+def make_pairs(
+    eval_dir: Path, rng: random.Random, synonyms: dict[str, list[str]] | None = None
+) -> tuple[list[dict], list[dict]]:
     """Training and validation pairs: {"q": question, "s": sentence, "y": 0 or 1}."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     from quality_data import SquadArticle, _squad_article, load_selqa
 
-    def casual(question: str) -> str:
-        r = rng.random()
-        if r < 0.3:
-            return question.lower().rstrip("?").strip()
-        return question.rstrip("?").strip() if r < 0.4 else question
+    casual = Casualiser(rng, synonyms or {})
 
     def article_pairs(article: SquadArticle) -> list[dict]:
         pairs = []
@@ -73,8 +165,12 @@ def make_pairs(eval_dir: Path, rng: random.Random) -> tuple[list[dict], list[dic
             if outside:
                 sample = rng.sample(outside, min(60, len(outside)))
                 keep.append(max(sample, key=lambda i: _overlap(q.text, article.sentences[i])))
-            text = casual(q.text)
-            pairs += [{"q": text, "s": article.sentences[i], "y": 1} for i in sorted(q.answers)[:2]]
+            answers = [article.sentences[i] for i in sorted(q.answers)[:2]]
+            # An unanswerable question's synonym goes where it would for an answer: in the
+            # words it shares with its closest sentence, so a synonym never tells them apart.
+            near = answers or [article.sentences[i] for i in keep[:1]]
+            text = casual(q.text, near)
+            pairs += [{"q": text, "s": sentence, "y": 1} for sentence in answers]
             pairs += [{"q": text, "s": article.sentences[i], "y": 0} for i in keep]
         return pairs
 
@@ -90,7 +186,7 @@ def make_pairs(eval_dir: Path, rng: random.Random) -> tuple[list[dict], list[dic
         if position % 2 == 0 and raw["title"] not in titles:
             train += article_pairs(_squad_article(raw))
     for q in load_selqa("dev"):
-        text = casual(q.text)
+        text = casual(q.text, [q.candidates[i] for i in q.answers])
         for i, candidate in enumerate(q.candidates):
             if i in q.answers or rng.random() < 0.6:
                 train.append({"q": text, "s": candidate, "y": int(i in q.answers)})
@@ -103,8 +199,23 @@ def make_pairs(eval_dir: Path, rng: random.Random) -> tuple[list[dict], list[dic
     return train, validation
 
 
-def train(base: Path, pairs: list[dict], validation: list[dict], out: Path) -> None:
-    """Fine-tune, measure pair AUC on the validation pairs, export and quantise."""
+def train(
+    base: Path,
+    pairs: list[dict],
+    validation: list[dict],
+    out: Path,
+    *,
+    layers: int = 6,
+    frozen: int = 1,
+    threads: int = 2,
+    epochs: int = 1,
+    lr: float = 6e-5,
+) -> None:
+    """Fine-tune, measure pair AUC on the validation pairs, export and quantise.
+
+    The model keeps the base's bottom `layers` layers; the bottom `frozen` of them (and the
+    word embeddings) stay as they are, the rest and the head are trained.
+    """
     import numpy as np
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -112,11 +223,13 @@ def train(base: Path, pairs: list[dict], validation: list[dict], out: Path) -> N
 
     torch.manual_seed(SEED)
     order_rng = random.Random(SEED)
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     tokenizer = BertTokenizerFast.from_pretrained(base)
-    model = BertForSequenceClassification.from_pretrained(base, num_labels=1)
+    model = BertForSequenceClassification.from_pretrained(
+        base, num_labels=1, num_hidden_layers=layers
+    )
     trained = (
-        *(f"bert.encoder.layer.{n}." for n in (2, 3, 4, 5)),
+        *(f"bert.encoder.layer.{n}." for n in range(frozen, layers)),
         "bert.pooler",
         "classifier",
     )
@@ -133,11 +246,15 @@ def train(base: Path, pairs: list[dict], validation: list[dict], out: Path) -> N
     # Batches of similar length: padding costs time on a CPU.
     by_length = sorted(pairs, key=lambda r: len(r["q"]) + len(r["s"]))
     batches = [by_length[i : i + size] for i in range(0, len(by_length), size)]
-    order_rng.shuffle(batches)
+    ordered = []
+    for _ in range(epochs):
+        order_rng.shuffle(batches)
+        ordered += batches
+    batches = ordered
     steps = len(batches)
     warm = math.ceil(0.1 * steps)
     optimizer = torch.optim.AdamW(
-        [p for p in model.parameters() if p.requires_grad], lr=6e-5, weight_decay=0.01
+        [p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=0.01
     )
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: s / warm if s < warm else max(0.0, (steps - s) / (steps - warm))
@@ -228,13 +345,24 @@ def main() -> None:
     parser.add_argument("--eval", type=Path, default=EVAL_DEFAULT, help="../shared/eval")
     parser.add_argument("--work", type=Path, default=Path("reader-build"))
     parser.add_argument("--embedder", action="store_true", help="export the embedder instead")
+    parser.add_argument("--wordnet", type=Path, help="WordNet 3.0's dict folder: synonyms")
+    parser.add_argument("--layers", type=int, default=6, help="keep the bottom N layers")
+    parser.add_argument("--frozen", type=int, default=1, help="of them, leave N untrained")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--lr", type=float, default=6e-5)
     args = parser.parse_args()
     if args.embedder:
         export_embedder(args.base, args.work)
         return
-    pairs, validation = make_pairs(args.eval, random.Random(SEED))
+    synonyms = wordnet_synonyms(args.wordnet) if args.wordnet else None
+    pairs, validation = make_pairs(args.eval, random.Random(SEED), synonyms)
     print(f"{len(pairs)} training pairs, {len(validation)} validation pairs", flush=True)
-    train(args.base, pairs, validation, args.work)
+    train(
+        args.base, pairs, validation, args.work,
+        layers=args.layers, frozen=args.frozen, threads=args.threads,
+        epochs=args.epochs, lr=args.lr,
+    )
 
 
 if __name__ == "__main__":
