@@ -21,12 +21,13 @@ from retrieval.onnx_model import DATA, ModelFiles, OnnxModel
 
 MODEL_FILE = DATA / "reader-int8.onnx"
 # Recorded in READER.md beside the file; a file that differs is refused, not run.
-MODEL_SHA256 = "0a6bb5efd94d3e8dd92a56948f7acb9e70398888ceec4befd04d9c4531f8f590"
+MODEL_SHA256 = "62ae19570800e52590f0b73acf1f0d73a1c04b8a64d8f78d0a25c8606da1356e"
 READER_FILES = ModelFiles(MODEL_FILE, MODEL_SHA256)
 # Question and passage together, in word pieces, as in training: the longer one is cut.
 MAX_TOKENS = 64
 # Reading is most of an answer's time: on two threads (this machine's two cores) an answer at
-# 100k sentences takes 75 ms at the median where one thread takes 96, with the same logits.
+# 100k sentences took 75 ms at the median where one thread took 96, with the same logits
+# (round 6's 14 pairs; benchmarks/results/speed_reader.md).
 THREADS = 2
 # Logits are rounded so that a last-bit difference between machines cannot reorder answers.
 _DECIMALS = 4

@@ -20,6 +20,11 @@ SEED_ANSWER = (
     "The Obama administration has acknowledged it is sending up to 50 Special Operations forces "
     "to secret locations in the war-ravaged Middle East nation."
 )
+# A forum post (title, first message) the seed article answers. The post's title and message
+# are asked together, and a one-word title next to SEED_QUESTION leaves the reader near its
+# threshold (confidence 0.51 where 0.53 answers): a post for tests of what follows an answer
+# asks in full.
+SEED_POST = ("Forces", "how many Special Operations forces is the Obama administration sending?")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 import signal
 
 from tests.bot.discord.test_ask import UNKNOWN_QUESTION
-from tests.conftest import SEED_ANSWER, SEED_QUESTION
+from tests.conftest import SEED_ANSWER, SEED_POST, SEED_QUESTION
 from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.fake_wire import IDENTIFY
 from tests.e2e.test_run import (
@@ -120,7 +120,7 @@ async def test_the_support_role_is_called_in_over_the_wire(tmp_path):
             assert_pings_only_the_role(not_covered, role)
 
             # A covered one pings nobody; its 👎 calls the role in, once.
-            thread, answered = await post_and_wait(discord, "Forces", SEED_QUESTION)
+            thread, answered = await post_and_wait(discord, *SEED_POST)
             assert_pings_nobody(answered)
             answer = discord.sent[-1]
             thumbs_down = next(i for e, i in feedback_buttons(answered) if e == "👎")
@@ -172,7 +172,7 @@ async def test_a_post_marked_solved_over_the_wire(tmp_path):
         config = f"question_channels = [{discord.forum_id}]\narchive_solved = true\n"
         async with verbatim_run(tmp_path, discord, config) as verbatim:
             await discord.wait_for_frame(IDENTIFY, timeout=START_TIMEOUT)
-            thread, answered = await post_and_wait(discord, "Forces", SEED_QUESTION)
+            thread, answered = await post_and_wait(discord, *SEED_POST)
             answer = discord.sent[-1]
             buttons = feedback_buttons(answered)
             assert [emoji for emoji, _ in buttons] == ["👍", "👎", "✅"]

@@ -15,7 +15,7 @@ UNKNOWN_QUESTION = "what is the best recipe for banana bread?"
 
 
 def assert_seed_answer(content: str) -> None:
-    assert "sending up to 50 **Special Operations forces** to secret locations" in content
+    assert "up to 50 **Special Operations forces** to secret locations" in content
     assert f"*{SEED_TITLE}* — sentence 17" in content
     assert "seeds/coalition\\-meeting\\-isis.txt" in content
 

@@ -13,7 +13,7 @@ from bot.discord.render import NOT_FOUND
 from bot.discord.solved import ALREADY, NO_MANAGE_THREADS, NOT_A_POST, NOT_AUTHOR, NotPostAuthor
 from tests.bot.discord.helpers import assert_never_pings, give_tags, open_post
 from tests.bot.discord.test_ask import UNKNOWN_QUESTION, assert_seed_answer
-from tests.conftest import SEED_QUESTION
+from tests.conftest import SEED_POST, SEED_QUESTION
 
 
 async def forum_with_tags(world, server, *tags: str, **changes):
@@ -38,9 +38,7 @@ async def stats_line(server) -> str:
 
 async def test_the_author_marks_a_post_solved_with_the_button(world, server):
     forum, tags = await forum_with_tags(world, server, "Bug", "Solved")
-    post = await open_post(
-        world.env, forum, server.member, "Forces", SEED_QUESTION, tags=(tags["Bug"],)
-    )
+    post = await open_post(world.env, forum, server.member, *SEED_POST, tags=(tags["Bug"],))
     answer = post.last_message
     assert_seed_answer(answer.content)
     logged = (await world.bot.store.interactions(server.guild.id))[0]
@@ -68,7 +66,7 @@ async def test_the_author_marks_a_post_solved_with_the_button(world, server):
 
 async def test_a_moderator_marks_a_post_solved_and_archives_it(world, server):
     forum, tags = await forum_with_tags(world, server, "Solved")
-    post = await open_post(world.env, forum, server.member, "Forces", SEED_QUESTION)
+    post = await open_post(world.env, forum, server.member, *SEED_POST)
 
     result = await server.moderator.slash(post, "solved", archive=True)
 
@@ -80,7 +78,7 @@ async def test_a_moderator_marks_a_post_solved_and_archives_it(world, server):
 
 async def test_the_config_can_archive_every_solved_post(world, server):
     forum, tags = await forum_with_tags(world, server, "Solved", archive_solved=True)
-    post = await open_post(world.env, forum, server.member, "Forces", SEED_QUESTION)
+    post = await open_post(world.env, forum, server.member, *SEED_POST)
     logged = (await world.bot.store.interactions(server.guild.id))[0]
 
     await server.member.click(post.last_message, custom_id=f"verbatim:solved:{logged.id}")
@@ -90,7 +88,7 @@ async def test_the_config_can_archive_every_solved_post(world, server):
 
 async def test_a_stranger_cannot_mark_a_post_solved(world, server):
     forum, tags = await forum_with_tags(world, server, "Solved")
-    post = await open_post(world.env, forum, server.member, "Forces", SEED_QUESTION)
+    post = await open_post(world.env, forum, server.member, *SEED_POST)
     logged = (await world.bot.store.interactions(server.guild.id))[0]
     stranger = server.guild.add_member(world.env.create_user("stranger"))
 
@@ -106,7 +104,7 @@ async def test_a_stranger_cannot_mark_a_post_solved(world, server):
 
 async def test_no_tag_is_created_when_the_forum_has_none(world, server):
     forum, _ = await forum_with_tags(world, server, "Bug")
-    post = await open_post(world.env, forum, server.member, "Forces", SEED_QUESTION)
+    post = await open_post(world.env, forum, server.member, *SEED_POST)
 
     result = await server.member.slash(post, "solved")
 
@@ -151,7 +149,7 @@ async def test_without_manage_threads_the_post_is_still_logged_and_the_moderator
     world.env.backend.set_overwrite(
         forum.id, Overwrite(world.bot.user.id, OverwriteType.MEMBER, allow=0, deny=denied)
     )
-    post = await open_post(world.env, forum, server.member, "Forces", SEED_QUESTION)
+    post = await open_post(world.env, forum, server.member, *SEED_POST)
 
     result = await server.moderator.slash(post, "solved", archive=True)
 
