@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
-from collections.abc import Sequence
-from contextlib import suppress
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import click
@@ -53,7 +54,8 @@ def chat(obj: CliContext, scope: int) -> None:
         library = runner.run(session.__aenter__())
         try:
             while True:
-                line = input("> " if interactive else "")
+                with _ctrl_c_reaches_readline(interactive):
+                    line = input("> " if interactive else "")
                 if not line.strip():
                     break
                 try:
@@ -68,6 +70,31 @@ def chat(obj: CliContext, scope: int) -> None:
                 click.echo()  # the shell's prompt starts on a line of its own
         finally:
             runner.run(session.__aexit__(None, None, None))
+
+
+# How often readline, waiting for a key, is woken to look for a Ctrl-C.
+_WAKE_SECONDS = 0.1
+
+
+@contextmanager
+def _ctrl_c_reaches_readline(interactive: bool) -> Iterator[None]:
+    """Wake readline while it waits for a key, so that a Ctrl-C always ends the line.
+
+    Python's readline looks for a pending signal only when its wait for a key is interrupted.
+    A Ctrl-C that lands just before that wait (while a key is still being drawn, or while a
+    busy machine has not run the process yet) is noted but not acted on until the next key.
+    A timer signal interrupts the wait every 0.1 s, and the pending Ctrl-C is then raised.
+    """
+    if not interactive or not hasattr(signal, "setitimer"):
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, lambda _signal, _frame: None)
+    signal.setitimer(signal.ITIMER_REAL, _WAKE_SECONDS, _WAKE_SECONDS)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _edit_lines() -> None:
