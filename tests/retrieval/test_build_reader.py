@@ -1,9 +1,11 @@
-"""The reader's training questions as members type them: the rewrites and WordNet's synonyms."""
+"""The reader's training data: questions as members type them, and a teacher's logits."""
 
 import random
 import re
 
-from retrieval.build_reader import Casualiser, wordnet_synonyms
+from retrieval.build_reader import Casualiser, teach, wordnet_synonyms
+from retrieval.reader import READER_FILES, Reader
+from tests.conftest import SEED_ANSWER
 from tests.retrieval.test_related import HEADER, WORDNET
 
 QUESTION = "Who invented the printing press in Europe?"
@@ -67,3 +69,15 @@ def test_a_typo_leaves_out_swaps_or_doubles_a_letter_of_one_longer_word():
         else:  # one left out or doubled, never the last
             assert abs(len(word) - len(typed)) == 1
             assert typed[-1] == word[-1]
+
+
+def test_a_teacher_gives_each_pair_the_logit_it_gives_the_pair_read_alone():
+    pairs = [
+        {"q": "how many Special Operations forces?", "s": SEED_ANSWER, "y": 1},
+        {"q": "how many Special Operations forces?", "s": "The meeting is in Paris.", "y": 0},
+    ]
+    teach(pairs, READER_FILES.model)
+    reader = Reader()
+    for pair in pairs:
+        assert pair["t"] == float(reader.score(pair["q"], [pair["s"]])[0])
+    assert pairs[0]["t"] > pairs[1]["t"]
