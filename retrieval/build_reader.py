@@ -53,6 +53,7 @@ SEED = 20261205
 MAX_TOKENS = 64
 VALIDATION_ARTICLES = 4
 _WORD = re.compile(r"\w+")
+_ANTONYM_RARITY = 0.9
 
 
 def _overlap(question: str, sentence: str) -> int:
@@ -122,6 +123,79 @@ class Casualiser:
         return question[: word.start()] + typo + question[word.end() :]
 
 
+class NearMiss:
+    """Questions an answer sentence does not answer, made from ones it does.
+
+    SQuAD 2.0's writers made most of its unanswerable questions from answerable ones: an
+    entity or a number swapped, a word turned into its antonym (Rajpurkar, Jia and Liang 2018,
+    table 3). Here one word a question shares with its answer is changed the same way: a name
+    for another name of the article, a number for another number of it, neither in the
+    answer, or a word for its WordNet antonym. The answer still shares every other word with
+    the question, and no longer answers it: the reader learns to check the question's focus,
+    not only its topic.
+    """
+
+    # A name is a capitalised word inside a sentence (a sentence's first word may be any).
+    _NAME = re.compile(r"\b[A-Z][a-z]+\b")
+    _NUMBER = re.compile(r"\b\d[\d,]*\b")
+
+    def __init__(self, rng: random.Random, antonyms: dict[str, list[str]]) -> None:
+        self.rng = rng
+        self.antonyms = antonyms
+
+    def __call__(self, question: str, answers: list[str], article: list[str]) -> str | None:
+        """The question with one shared word changed, or None when none can be."""
+        from retrieval.build_related import COMMON
+        from retrieval.rarity import rarity
+
+        shared = {w.lower() for s in answers for w in _WORD.findall(s)}
+        asked = {w.lower() for w in _WORD.findall(question)}
+        choices: list[tuple[re.Match[str], list[str]]] = []
+        for pattern in (self._NAME, self._NUMBER):
+            others = sorted(
+                {
+                    m.group()
+                    for sentence in article
+                    for m in pattern.finditer(sentence)
+                    if m.start() > 0
+                    and m.group().lower() not in shared | asked
+                    and rarity(m.group().lower()) >= COMMON
+                }
+            )
+            if others:
+                choices += [
+                    (m, others) for m in pattern.finditer(question)
+                    if m.start() > 0 and m.group().lower() in shared
+                ]
+        # The commonest words' antonyms (on/off, have/lack) mostly make nonsense, not a
+        # near miss; "first", "last", "early" and "new" are rare enough.
+        choices += [
+            (m, self.antonyms[m.group()]) for m in _WORD.finditer(question)
+            if m.group() in self.antonyms and m.group() in shared
+            and rarity(m.group()) >= _ANTONYM_RARITY
+        ]
+        if not choices:
+            return None
+        word, others = self.rng.choice(choices)
+        return question[: word.start()] + self.rng.choice(others) + question[word.end() :]
+
+
+def wordnet_antonyms(root: Path) -> dict[str, list[str]]:
+    """Each WordNet word's antonyms (one-word lemmas, both ways, any sense)."""
+    from retrieval.build_related import read_synsets
+
+    synsets = read_synsets(root)
+    antonyms: dict[str, set[str]] = {}
+    for synset in synsets.values():
+        for number, target, target_number in synset.antonyms:
+            if number == 0 or target not in synsets:
+                continue
+            word, other = synset.words[number - 1], synsets[target].words[target_number - 1]
+            if word.isalpha() and other.isalpha():
+                antonyms.setdefault(word, set()).add(other)
+    return {word: sorted(others) for word, others in antonyms.items()}
+
+
 def wordnet_synonyms(root: Path) -> dict[str, list[str]]:
     """Each WordNet lemma's other one-word lemmas in its first sense of each part of speech.
 
@@ -150,15 +224,24 @@ def wordnet_synonyms(root: Path) -> dict[str, list[str]]:
 
 
 def make_pairs(
-    eval_dir: Path, rng: random.Random, synonyms: dict[str, list[str]] | None = None
+    eval_dir: Path,
+    rng: random.Random,
+    synonyms: dict[str, list[str]] | None = None,
+    antonyms: dict[str, list[str]] | None = None,
+    near_misses: float = 0.0,
 ) -> tuple[list[dict], list[dict]]:
-    """Training and validation pairs: {"q": question, "s": sentence, "y": 0 or 1}."""
+    """Training and validation pairs: {"q": question, "s": sentence, "y": 0 or 1}.
+
+    With `near_misses`, that share of the training articles' answerable questions also gives
+    a NearMiss question paired with its answer as a negative; all of those are kept.
+    """
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     from quality_data import SquadArticle, _squad_article, load_selqa
 
     casual = Casualiser(rng, synonyms or {})
+    near_miss = NearMiss(rng, antonyms or {})
 
-    def article_pairs(article: SquadArticle) -> list[dict]:
+    def article_pairs(article: SquadArticle, training: bool = True) -> list[dict]:
         pairs = []
         for q in article.questions:
             negatives = [i for i in q.paragraph if i not in q.answers]
@@ -175,6 +258,11 @@ def make_pairs(
             text = casual(q.text, near)
             pairs += [{"q": text, "s": sentence, "y": 1} for sentence in answers]
             pairs += [{"q": text, "s": article.sentences[i], "y": 0} for i in keep]
+            if training and answers and rng.random() < near_misses:
+                changed = near_miss(q.text, answers, article.sentences)
+                if changed is not None:
+                    text = casual(changed, answers)
+                    pairs += [{"q": text, "s": s, "y": 0, "near": True} for s in answers]
         return pairs
 
     squad2 = json.loads((eval_dir / "squad2" / "dev-v2.0-tuning.json").read_text())["data"]
@@ -184,7 +272,10 @@ def make_pairs(
     train: list[dict] = []
     validation: list[dict] = []
     for raw in squad2:
-        (validation if raw["title"] in held else train).extend(article_pairs(_squad_article(raw)))
+        if raw["title"] in held:
+            validation += article_pairs(_squad_article(raw), training=False)
+        else:
+            train += article_pairs(_squad_article(raw))
     for position, raw in enumerate(v1):
         if position % 2 == 0 and raw["title"] not in titles:
             train += article_pairs(_squad_article(raw))
@@ -194,10 +285,11 @@ def make_pairs(
             if i in q.answers or rng.random() < 0.6:
                 train.append({"q": text, "s": candidate, "y": int(i in q.answers)})
     positives = [p for p in train if p["y"]]
-    negatives = [p for p in train if not p["y"]]
+    near = [p for p in train if p.get("near")]
+    negatives = [p for p in train if not p["y"] and not p.get("near")]
     rng.shuffle(positives)
     rng.shuffle(negatives)
-    train = positives + negatives[: 3 * len(positives)]
+    train = positives + near + negatives[: 3 * len(positives) - len(near)]
     rng.shuffle(train)
     return train, validation
 
@@ -373,12 +465,19 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--lr", type=float, default=6e-5)
     parser.add_argument("--teacher", type=Path, help="a reader-int8.onnx to distil from")
+    parser.add_argument(
+        "--near-misses", type=float, default=0.0,
+        help="share of answerable questions also made into near misses (needs --wordnet)",
+    )
     args = parser.parse_args()
     if args.embedder:
         export_embedder(args.base, args.work)
         return
     synonyms = wordnet_synonyms(args.wordnet) if args.wordnet else None
-    pairs, validation = make_pairs(args.eval, random.Random(SEED), synonyms)
+    antonyms = wordnet_antonyms(args.wordnet) if args.wordnet else None
+    pairs, validation = make_pairs(
+        args.eval, random.Random(SEED), synonyms, antonyms, args.near_misses
+    )
     print(f"{len(pairs)} training pairs, {len(validation)} validation pairs", flush=True)
     if args.teacher:
         teach(pairs, args.teacher)

@@ -36,6 +36,7 @@ PARTS_OF_SPEECH = {"noun": "n", "verb": "v", "adj": "a", "adv": "r"}
 # An adjective satellite's synsets live in data.adj with the adjectives.
 _SATELLITE = "s"
 _DERIVATION = "+"
+_ANTONYM = "!"
 # Words more common in English than one in 10,000 (rarity under 2: "take", "set", "state")
 # are never another word's synonym or derivation here (an irregular form's base still is):
 # they stand for too much to tell, and sit in long posting lists that cost the most to read.
@@ -46,14 +47,20 @@ COMMON = 2.0
 _MARKER = re.compile(r"\(\w+\)$")
 
 
-class Synset(NamedTuple):
-    """One synset: its words, and its derivation links as (source word, target synset, word).
+Link = tuple[int, tuple[str, str], int]
 
-    Word numbers count from 1; 0 means the whole synset (a semantic, not lexical, link).
+
+class Synset(NamedTuple):
+    """One synset: its words, and its links as (source word, target synset, target word).
+
+    Derivation links relate the build's terms; antonym links make the reader's near misses
+    (build_reader.NearMiss). Word numbers count from 1; 0 means the whole synset (a
+    semantic, not lexical, link).
     """
 
     words: tuple[str, ...]
-    derivations: tuple[tuple[int, tuple[str, str], int], ...]
+    derivations: tuple[Link, ...]
+    antonyms: tuple[Link, ...] = ()
 
 
 def _lines(path: Path) -> Iterator[str]:
@@ -73,14 +80,16 @@ def read_synsets(root: Path) -> dict[tuple[str, str], Synset]:
             count = int(fields[3], 16)
             words = tuple(_MARKER.sub("", fields[4 + 2 * i]).lower() for i in range(count))
             at = 4 + 2 * count
-            derivations = []
+            links: dict[str, list[Link]] = {_DERIVATION: [], _ANTONYM: []}
             for _ in range(int(fields[at])):
                 symbol, offset, target_pos, numbers = fields[at + 1 : at + 5]
                 at += 4
-                if symbol == _DERIVATION:
+                if symbol in links:
                     target = ("a" if target_pos == _SATELLITE else target_pos, offset)
-                    derivations.append((int(numbers[:2], 16), target, int(numbers[2:], 16)))
-            synsets[(pos, fields[0])] = Synset(words, tuple(derivations))
+                    links[symbol].append((int(numbers[:2], 16), target, int(numbers[2:], 16)))
+            synsets[(pos, fields[0])] = Synset(
+                words, tuple(links[_DERIVATION]), tuple(links[_ANTONYM])
+            )
     return synsets
 
 

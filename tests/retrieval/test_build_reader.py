@@ -1,9 +1,15 @@
-"""The reader's training data: questions as members type them, and a teacher's logits."""
+"""The reader's training data: questions as members type them, near misses, a teacher's logits."""
 
 import random
 import re
 
-from retrieval.build_reader import Casualiser, teach, wordnet_synonyms
+from retrieval.build_reader import (
+    Casualiser,
+    NearMiss,
+    teach,
+    wordnet_antonyms,
+    wordnet_synonyms,
+)
 from retrieval.reader import READER_FILES, Reader
 from tests.conftest import SEED_ANSWER
 from tests.retrieval.test_related import HEADER, WORDNET
@@ -81,3 +87,43 @@ def test_a_teacher_gives_each_pair_the_logit_it_gives_the_pair_read_alone():
     for pair in pairs:
         assert pair["t"] == float(reader.score(pair["q"], [pair["s"]])[0])
     assert pairs[0]["t"] > pairs[1]["t"]
+
+
+ARTICLE = [
+    "Johannes Gutenberg invented the printing press around 1440.",
+    "Later presses in Venice printed books in 1469 for Aldus Manutius.",
+    "Printing spread to Paris and to London.",
+]
+
+
+def test_antonyms_are_read_both_ways(tmp_path):
+    for name, lines in WORDNET.items():
+        (tmp_path / name).write_text(HEADER + "".join(line + "\n" for line in lines))
+    antonyms = wordnet_antonyms(tmp_path)
+    assert antonyms == {"large": ["small"], "small": ["large"]}
+
+
+def test_a_near_miss_swaps_a_shared_name_or_number_for_another_of_the_article():
+    near_miss = NearMiss(random.Random(5), {})
+    question = "When did Gutenberg invent the press in 1440?"
+    made = {near_miss(question, ARTICLE[:1], ARTICLE) for _ in range(200)}
+    # Gutenberg for a name the answer lacks, 1440 for another year; "When" starts the
+    # question and is no name. Names the answer holds are never swapped in.
+    names = {"Venice", "Aldus", "Manutius", "Paris", "London"}
+    assert made == {question.replace("Gutenberg", n) for n in names} | {
+        question.replace("1440", "1469")
+    }
+
+
+def test_a_near_miss_turns_a_shared_word_into_its_antonym():
+    near_miss = NearMiss(random.Random(5), {"large": ["small"], "the": ["a"]})
+    question = "which large press did they build first"
+    answer = ["They built the large press first."]
+    # No name or number to swap, and "the" is too common: only the antonym.
+    assert near_miss(question, answer, answer) == "which small press did they build first"
+
+
+def test_no_near_miss_without_a_word_to_change():
+    near_miss = NearMiss(random.Random(5), {"large": ["small"]})
+    # "large" is not in the answer, and the answer's names are all the article has.
+    assert near_miss("who built a large press?", ARTICLE[:1], ARTICLE[:1]) is None

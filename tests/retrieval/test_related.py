@@ -22,7 +22,10 @@ WORDNET = {
         "00000011 18 n 01 buyer 0 001 + 00000003 v 0101 | a person who buys",
         "00000012 15 n 02 United_States 0 America 0 000 | a country",
     ],
-    "data.adj": [],
+    "data.adj": [
+        "00000020 00 a 01 large 0 001 ! 00000021 a 0101 | above average in size",
+        "00000021 00 a 01 small 0 001 ! 00000020 a 0101 | limited in size",
+    ],
     "data.adv": [],
     "index.verb": [
         "buy v 1 1 + 1 1 00000003",
@@ -36,7 +39,10 @@ WORDNET = {
         "inventor n 1 1 + 1 0 00000010",
         "united_states n 1 0 1 0 00000012",
     ],
-    "index.adj": [],
+    "index.adj": [
+        "large a 1 1 ! 1 0 00000020",
+        "small a 1 1 ! 1 0 00000021",
+    ],
     "index.adv": [],
     "verb.exc": ["bought buy"],
     "noun.exc": [],
