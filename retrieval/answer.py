@@ -22,7 +22,7 @@ from retrieval.rerank import (
     with_followers,
 )
 from retrieval.semantic import Semantic
-from retrieval.structure import body_after, is_lead_in, section_of
+from retrieval.structure import body_after, is_lead_in, is_question, section_of
 from retrieval.types import Sentence
 
 DEFAULT_TOP_K = 3
@@ -361,13 +361,16 @@ def _pool(index: SentenceIndex, rescored: Sequence[Rescored], body: int) -> list
     """The candidates the reader reads: each with its lead-in; lead-ins give way to their body.
 
     A heading or FAQ question line that matches passes its score and coverage to the
-    sentences under it, since those are what answer; it stays a candidate itself only when
-    nothing follows it (a list of short rules, the end of a document).
+    sentences under it, since those are what answer; a heading stays a candidate itself only
+    when nothing follows it (a list of short rules, the end of a document). A question never
+    does: with nothing under it (a table of contents' entry, the last line) it answers nothing.
     """
     pool: dict[int, _Candidate] = {}
     for each in rescored:
         sentence = each.sentence
         under = body_after(index, sentence, body) if is_lead_in(sentence.text) else []
+        if not under and is_question(sentence.text):
+            continue
         if not under:
             if sentence.id not in pool:
                 section = section_of(index, sentence)

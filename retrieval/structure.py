@@ -21,10 +21,16 @@ SECTION_REACH = 4
 LIST_REACH = 30
 
 
+def is_question(text: str) -> bool:
+    """Whether the sentence asks: an FAQ's question line, or any sentence ending with "?"."""
+    stripped = text.strip()
+    return bool(_QUESTION_LABEL.match(stripped) or _QUESTION_END.search(stripped))
+
+
 def is_lead_in(text: str) -> bool:
     """Whether the sentence introduces what follows: a question line, a heading, a term."""
     stripped = text.strip()
-    if _QUESTION_LABEL.match(stripped) or _QUESTION_END.search(stripped):
+    if is_question(stripped):
         return True
     if stripped.endswith(":"):
         return len(stripped.split()) <= 2 * _HEADING_WORDS

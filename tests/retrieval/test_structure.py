@@ -90,6 +90,17 @@ def test_a_question_matching_an_faq_line_is_answered_by_what_follows_it():
     assert first.section.text == "Can I run it on Windows?"
 
 
+def test_a_question_with_nothing_under_it_is_never_quoted():
+    # A table of contents lists the questions; the answers come further down.
+    contents = ["Contents", "Can I attach it to a running program?", "Does it run on Windows?"]
+    index = index_of([*contents, "Other tools", "Use the debugger for that."])
+    answer = answer_question(
+        "can i attach it to a program that is running", index, ANALYZER, reader=Reader()
+    )
+    shown = [hit.sentence.text for hit in answer.hits + answer.closest]
+    assert not any(text.endswith("?") for text in shown), answer
+
+
 def test_the_same_question_gets_the_same_answer_every_time():
     index = index_of(FAQ)
     reader = Reader()
