@@ -1,6 +1,7 @@
 """Answer latency with the embedder and the reader at 100,000 sentences, beside words only.
 
     python benchmarks/speed_reader.py [--sentences 100000] [--questions 300]
+                                      [--beside FILE --beside-pool 8+3]
 
 The corpus: SQuAD v1.1 dev's articles split by Verbatim (about 12,000 real sentences), then
 perturbed copies of them up to --sentences (speed_corpus.perturbed_copies: real words and
@@ -12,19 +13,22 @@ vector included), once words-only and once with everything, alternating, on the 
 (the reader uses two cores); p50/p95/p99 in milliseconds. Also: the embedder's speed, and
 where a shipped answer's time goes (embedding the question, comparing it with every vector,
 the reader, the rest), with the reader's pool at its size and smaller (how many candidates it
-reads is what its time follows).
+reads is what its time follows). --beside times another reader file (say, the last shipped
+one) with its own pool in the same run, each question under both in turn.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import random
 import statistics
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 from quality_data import load_squad
@@ -35,6 +39,7 @@ from retrieval.analyzer import Analyzer
 from retrieval.answer import Decision, answer_question
 from retrieval.embedder import DIMENSIONS, Embedder
 from retrieval.index import SentenceIndex
+from retrieval.onnx_model import ModelFiles
 from retrieval.reader import Reader
 from retrieval.semantic import SentenceVectors
 from retrieval.types import DocumentRef, Sentence
@@ -50,6 +55,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sentences", type=int, default=100_000)
     parser.add_argument("--questions", type=int, default=300)
+    parser.add_argument("--beside", type=Path, help="another reader-int8.onnx to time beside")
+    parser.add_argument("--beside-pool", default="8+3", help="its pool + nearest_pool")
     args = parser.parse_args()
     articles = load_squad()
     real = [s for article in articles for s in article.sentences]
@@ -85,7 +92,18 @@ def main() -> None:
     decision = settings.decision()
     weights = settings.rerank_weights()
 
-    def answer(question: str, everything: bool, chosen: Decision = decision) -> None:
+    beside: Reader | None = None
+    if args.beside:
+        # A file chosen by hand for a benchmark: its checksum is whatever it is.
+        digest = hashlib.sha256(args.beside.read_bytes()).hexdigest()
+        beside = Reader(ModelFiles(args.beside, digest))
+        beside.load()
+        pool, nearest_pool = (int(n) for n in args.beside_pool.split("+"))
+        beside_decision = dataclasses.replace(decision, pool=pool, nearest_pool=nearest_pool)
+
+    def answer(
+        question: str, everything: bool, chosen: Decision = decision, using: Reader = reader
+    ) -> None:
         semantic = (
             vectors.meaning(embedder.embed([question])[0], chosen.nearest) if everything else None
         )
@@ -96,18 +114,27 @@ def main() -> None:
             top_k=settings.top_k,
             min_confidence=settings.min_confidence if everything else 0.3,
             weights=weights,
-            reader=reader if everything else None,
+            reader=using if everything else None,
             decision=chosen,
             semantic=semantic,
         )
 
-    timings: dict[str, list[float]] = {"words only": [], "embedder and reader (shipped)": []}
+    paths: dict[str, Callable[[str], None]] = {
+        "words only": partial(answer, everything=False),
+        "embedder and reader (shipped)": partial(answer, everything=True),
+    }
+    if beside is not None:
+        paths[f"embedder and {args.beside.name} at {args.beside_pool} (beside)"] = partial(
+            answer, everything=True, chosen=beside_decision, using=beside
+        )
+    timings: dict[str, list[float]] = {name: [] for name in paths}
     for question in questions[:10]:  # warm-up
-        answer(question, True)
+        for path in paths.values():
+            path(question)
     for question in questions:
-        for name, everything in (("words only", False), ("embedder and reader (shipped)", True)):
+        for name, path in paths.items():
             started = time.perf_counter()
-            answer(question, everything)
+            path(question)
             timings[name].append((time.perf_counter() - started) * 1000)
     print(
         f"embedder: {embed_rate:,.0f} sentences/s on one thread ({len(real_vectors):,} real), "

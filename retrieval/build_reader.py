@@ -21,6 +21,9 @@ Training pairs (question, sentence, answers?) come only from the tuning halves o
   give only negatives: this is what teaches the reader to say no.
 - SQuAD v1.1 dev's articles at even positions that SQuAD 2.0 dev lacks, the same way.
 - SelQA dev: each question's correct candidates and 60% of the others.
+With --near-misses F (and --wordnet), a share F of those articles' answerable questions is
+also changed as SQuAD 2.0's writers changed theirs (NearMiss: a name, a number or a word with
+a WordNet antonym swapped) and paired with its answer as a negative, on top of the others.
 Questions are rewritten the way members type (Casualiser): by chance lower-cased without
 their question mark, given a typo, framed by chat words, and (with --wordnet, WordNet 3.0's
 dict folder from Debian's wordnet-base) one word they share with their answer swapped for a
@@ -289,7 +292,7 @@ def make_pairs(
     negatives = [p for p in train if not p["y"] and not p.get("near")]
     rng.shuffle(positives)
     rng.shuffle(negatives)
-    train = positives + near + negatives[: 3 * len(positives) - len(near)]
+    train = positives + near + negatives[: 3 * len(positives)]
     rng.shuffle(train)
     return train, validation
 
