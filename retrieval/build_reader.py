@@ -2,7 +2,8 @@
 
     pip install -e ".[train]"       # PyTorch (CPU) and transformers: for this script only
     python -m retrieval.build_reader --base DIR [--wordnet DIR] [--eval ../shared/eval]
-                                     [--work DIR]
+                                     [--work DIR] [--near-misses F] [--teacher FILE]
+                                     [--layers N] [--frozen N] [--epochs N] [--lr X]
     python -m retrieval.build_reader --base DIR --embedder [--work DIR]
 
 --embedder exports all-MiniLM-L6-v2 unchanged (its token states; the embedder mean-pools
@@ -27,16 +28,19 @@ a WordNet antonym swapped) and paired with its answer as a negative, on top of t
 Questions are rewritten the way members type (Casualiser): by chance lower-cased without
 their question mark, given a typo, framed by chat words, and (with --wordnet, WordNet 3.0's
 dict folder from Debian's wordnet-base) one word they share with their answer swapped for a
-synonym. Every positive and three times as many negatives are kept (about 24,000 pairs); the
-top five of six transformer layers and the head are trained (the bottom one and the word
-embeddings frozen: a 2-core machine trains it in about 13 minutes), one epoch, batch 32, lr
-6e-5 with 10% warm-up, 64 word pieces, seed 20261205. The model is exported to ONNX and
-quantised to int8 (onnxruntime's dynamic quantisation, per channel). --layers, --frozen,
---epochs and --lr change the recipe for experiments (a 3-layer reader trained this way did
-not learn: pair AUC 0.56). With --teacher (a reader file) the model learns that reader's
-logits instead of the labels: `--teacher retrieval/data/reader-int8.onnx --layers 3 --frozen
-0 --epochs 2 --lr 1e-4` distils a 3-layer reader in about 20 minutes (pair AUC 0.844 against
-0.857; half the answer time: benchmarks/results/quality.md, round 7; not shipped).
+synonym. Every positive and three times as many negatives are kept (about 24,000 pairs, and
+the near misses); the top five of six transformer layers and the head are trained (the bottom
+one and the word embeddings frozen: a 2-core machine trains it in about 13 minutes), one
+epoch, batch 32, lr 6e-5 with 10% warm-up, 64 word pieces, seed 20261205. The model is
+exported to ONNX and quantised to int8 (onnxruntime's dynamic quantisation, per channel).
+--layers, --frozen, --epochs and --lr change the recipe (a 3-layer reader trained on the
+labels did not learn: pair AUC 0.56). With --teacher (a reader file) the model learns that
+reader's logits instead of the labels. The shipped reader is made in two steps, a six-layer
+teacher, then a three-layer student that answers in half the time (retrieval/data/READER.md):
+
+    python -m retrieval.build_reader --base DIR --wordnet WN --near-misses 0.5 --work teacher
+    python -m retrieval.build_reader --base DIR --wordnet WN --near-misses 0.5 \
+        --teacher teacher/reader-int8.onnx --layers 3 --frozen 0 --epochs 2 --lr 1e-4
 
 Sentences are split by Verbatim's own pipeline, as an uploaded plain-text article would be.
 """
