@@ -22,9 +22,10 @@ Training pairs (question, sentence, answers?) come only from the tuning halves o
   give only negatives: this is what teaches the reader to say no.
 - SQuAD v1.1 dev's articles at even positions that SQuAD 2.0 dev lacks, the same way.
 - SelQA dev: each question's correct candidates and 60% of the others.
-With --near-misses F (and --wordnet), a share F of those articles' answerable questions is
-also changed as SQuAD 2.0's writers changed theirs (NearMiss: a name, a number or a word with
-a WordNet antonym swapped) and paired with its answer as a negative, on top of the others.
+With --near-misses F, a share F of those articles' answerable questions is also changed as
+SQuAD 2.0's writers changed theirs (NearMiss: a name, a number or, with --wordnet, a word
+with a WordNet antonym swapped) and paired with its answer as a negative, on top of the
+others.
 Questions are rewritten the way members type (Casualiser): by chance lower-cased without
 their question mark, given a typo, framed by chat words, and (with --wordnet, WordNet 3.0's
 dict folder from Debian's wordnet-base) one word they share with their answer swapped for a
@@ -265,7 +266,8 @@ def make_pairs(
             text = casual(q.text, near)
             pairs += [{"q": text, "s": sentence, "y": 1} for sentence in answers]
             pairs += [{"q": text, "s": article.sentences[i], "y": 0} for i in keep]
-            if training and answers and rng.random() < near_misses:
+            # Without near misses no chance is drawn: the other rewrites stay as they were.
+            if near_misses and training and answers and rng.random() < near_misses:
                 changed = near_miss(q.text, answers, article.sentences)
                 if changed is not None:
                     text = casual(changed, answers)
@@ -474,7 +476,7 @@ def main() -> None:
     parser.add_argument("--teacher", type=Path, help="a reader-int8.onnx to distil from")
     parser.add_argument(
         "--near-misses", type=float, default=0.0,
-        help="share of answerable questions also made into near misses (needs --wordnet)",
+        help="share of answerable questions also made into near misses (antonyms: --wordnet)",
     )
     args = parser.parse_args()
     if args.embedder:
