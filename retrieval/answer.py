@@ -22,7 +22,7 @@ from retrieval.rerank import (
     with_followers,
 )
 from retrieval.semantic import Semantic
-from retrieval.structure import body_after, is_lead_in, is_question, section_of
+from retrieval.structure import answers_nothing, body_after, is_lead_in, section_of
 from retrieval.types import Sentence
 
 DEFAULT_TOP_K = 3
@@ -363,14 +363,15 @@ def _pool(index: SentenceIndex, rescored: Sequence[Rescored], body: int) -> list
 
     A heading or FAQ question line that matches passes its score and coverage to the
     sentences under it, since those are what answer; a heading stays a candidate itself only
-    when nothing follows it (a list of short rules, the end of a document). A question never
-    does: with nothing under it (a table of contents' entry, the last line) it answers nothing.
+    when nothing follows it (a list of short rules, the end of a document). A question or a
+    bare label ("5.1.") never does: with nothing under it (a table of contents' entry, the
+    last line) it answers nothing.
     """
     pool: dict[int, _Candidate] = {}
     for each in rescored:
         sentence = each.sentence
         under = body_after(index, sentence, body) if is_lead_in(sentence.text) else []
-        if not under and is_question(sentence.text):
+        if not under and answers_nothing(sentence.text):
             continue
         if not under:
             if sentence.id not in pool:

@@ -27,10 +27,20 @@ def is_question(text: str) -> bool:
     return bool(_QUESTION_LABEL.match(stripped) or _QUESTION_END.search(stripped))
 
 
+def is_label(text: str) -> bool:
+    """Whether the sentence has no word at all: a number ("5.1."), a rule ("***")."""
+    return not any(character.isalpha() for character in text)
+
+
+def answers_nothing(text: str) -> bool:
+    """Whether the sentence can never be an answer itself: a question, or a bare label."""
+    return is_question(text) or is_label(text)
+
+
 def is_lead_in(text: str) -> bool:
     """Whether the sentence introduces what follows: a question line, a heading, a term."""
     stripped = text.strip()
-    if is_question(stripped):
+    if answers_nothing(stripped):
         return True
     if stripped.endswith(":"):
         return len(stripped.split()) <= 2 * _HEADING_WORDS
