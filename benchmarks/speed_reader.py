@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import random
 import statistics
 import time
@@ -37,9 +36,9 @@ from speed_corpus import analyze_all, perturbed_copies
 from bot.config import RetrievalSettings
 from retrieval.analyzer import Analyzer
 from retrieval.answer import Decision, answer_question
+from retrieval.build_reader import reader_of_file
 from retrieval.embedder import DIMENSIONS, Embedder
 from retrieval.index import SentenceIndex
-from retrieval.onnx_model import ModelFiles
 from retrieval.reader import Reader
 from retrieval.semantic import SentenceVectors
 from retrieval.types import DocumentRef, Sentence
@@ -94,9 +93,7 @@ def main() -> None:
 
     beside: Reader | None = None
     if args.beside:
-        # A file chosen by hand for a benchmark: its checksum is whatever it is.
-        digest = hashlib.sha256(args.beside.read_bytes()).hexdigest()
-        beside = Reader(ModelFiles(args.beside, digest))
+        beside = reader_of_file(args.beside)
         beside.load()
         pool, nearest_pool = (int(n) for n in args.beside_pool.split("+"))
         beside_decision = dataclasses.replace(decision, pool=pool, nearest_pool=nearest_pool)

@@ -49,12 +49,16 @@ Sentences are split by Verbatim's own pipeline, as an uploaded plain-text articl
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import random
 import re
 import sys
 from pathlib import Path
+
+from retrieval.onnx_model import ModelFiles
+from retrieval.reader import Reader
 
 EVAL_DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "eval"
 SEED = 20261205
@@ -64,9 +68,18 @@ _WORD = re.compile(r"\w+")
 _ANTONYM_RARITY = 0.9
 
 
+def _words(*texts: str) -> set[str]:
+    """The texts' words, lower-cased."""
+    return {word.lower() for text in texts for word in _WORD.findall(text)}
+
+
 def _overlap(question: str, sentence: str) -> int:
-    words = {w.lower() for w in _WORD.findall(question)}
-    return len(words & {w.lower() for w in _WORD.findall(sentence)})
+    return len(_words(question) & _words(sentence))
+
+
+def _swapped(question: str, word: re.Match[str], other: str) -> str:
+    """The question with the word found in it replaced by `other`."""
+    return question[: word.start()] + other + question[word.end() :]
 
 
 class Casualiser:
@@ -104,7 +117,7 @@ class Casualiser:
         return question
 
     def _synonym(self, question: str, answers: list[str]) -> str:
-        shared = {w.lower() for s in answers for w in _WORD.findall(s)}
+        shared = _words(*answers)
         words = [
             m for m in _WORD.finditer(question)
             if m.group().lower() in shared and m.group().lower() in self.synonyms
@@ -112,8 +125,7 @@ class Casualiser:
         if not words:
             return question
         word = self.rng.choice(words)
-        other = self.rng.choice(self.synonyms[word.group().lower()])
-        return question[: word.start()] + other + question[word.end() :]
+        return _swapped(question, word, self.rng.choice(self.synonyms[word.group().lower()]))
 
     def _typo(self, question: str) -> str:
         words = [m for m in _WORD.finditer(question) if len(m.group()) >= 5]
@@ -128,7 +140,7 @@ class Casualiser:
             typo = text[: at - 1] + text[at] + text[at - 1] + text[at + 1 :]
         else:  # a letter doubled
             typo = text[:at] + text[at] + text[at:]
-        return question[: word.start()] + typo + question[word.end() :]
+        return _swapped(question, word, typo)
 
 
 class NearMiss:
@@ -156,8 +168,8 @@ class NearMiss:
         from retrieval.build_related import COMMON
         from retrieval.rarity import rarity
 
-        shared = {w.lower() for s in answers for w in _WORD.findall(s)}
-        asked = {w.lower() for w in _WORD.findall(question)}
+        shared = _words(*answers)
+        asked = _words(question)
         choices: list[tuple[re.Match[str], list[str]]] = []
         for pattern in (self._NAME, self._NUMBER):
             others = sorted(
@@ -185,7 +197,7 @@ class NearMiss:
         if not choices:
             return None
         word, others = self.rng.choice(choices)
-        return question[: word.start()] + self.rng.choice(others) + question[word.end() :]
+        return _swapped(question, word, self.rng.choice(others))
 
 
 def wordnet_antonyms(root: Path) -> dict[str, list[str]]:
@@ -262,8 +274,8 @@ def make_pairs(
             answers = [article.sentences[i] for i in sorted(q.answers)[:2]]
             # An unanswerable question's synonym goes where it would for an answer: in the
             # words it shares with its closest sentence, so a synonym never tells them apart.
-            near = answers or [article.sentences[i] for i in keep[:1]]
-            text = casual(q.text, near)
+            closest = answers or [article.sentences[i] for i in keep[:1]]
+            text = casual(q.text, closest)
             pairs += [{"q": text, "s": sentence, "y": 1} for sentence in answers]
             pairs += [{"q": text, "s": article.sentences[i], "y": 0} for i in keep]
             # Without near misses no chance is drawn: the other rewrites stay as they were.
@@ -445,17 +457,20 @@ def export_embedder(base: Path, out: Path) -> None:
     print(f"wrote {out / 'embedder-int8.onnx'}", flush=True)
 
 
+def reader_of_file(path: Path) -> Reader:
+    """A reader from a file chosen by hand (a teacher, a past reader in a benchmark).
+
+    Its checksum is taken as whatever it is: only the shipped file's is recorded.
+    """
+    return Reader(ModelFiles(path, hashlib.sha256(path.read_bytes()).hexdigest()))
+
+
 def teach(pairs: list[dict], teacher: Path) -> None:
     """Give every pair the logit a shipped reader file gives it ("t"), read one pair at a time.
 
     A pair read alone gets the same logit whatever else is read: int8 scales a batch as a whole.
     """
-    import hashlib
-
-    from retrieval.onnx_model import ModelFiles
-    from retrieval.reader import Reader
-
-    reader = Reader(ModelFiles(teacher, hashlib.sha256(teacher.read_bytes()).hexdigest()))
+    reader = reader_of_file(teacher)
     for pair in pairs:
         pair["t"] = float(reader.score(pair["q"], [pair["s"]])[0])
 
