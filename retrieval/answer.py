@@ -22,6 +22,7 @@ from retrieval.rerank import (
     with_followers,
 )
 from retrieval.semantic import Semantic
+from retrieval.spelling import mended
 from retrieval.structure import answers_nothing, body_after, is_lead_in, section_of
 from retrieval.types import Sentence
 
@@ -158,7 +159,7 @@ def answer_question(
     Without a reader, confidence is the share of the question's weight (IDF times English
     rarity) the sentence contains, and min_confidence divides answered from not found.
     """
-    asked = Question.of(question, analyzer)
+    asked = _asked(question, index, analyzer)
     terms = asked.terms
     # The embedder's view is a signal of the reading: without a reader it is not used.
     rescored, question_weight = _rescored(
@@ -170,7 +171,7 @@ def answer_question(
         reading = _read(
             asked, index, rescored, question_weight, reader, decision, context, semantic
         )
-        return reading.answer(asked, decision, top_k)
+        return dataclasses.replace(reading.answer(asked, decision, top_k), question=question)
     best = rescored[0].coverage
     # Below the threshold the best sentence does not answer: say nothing rather than less.
     shown = rescored[:top_k] if best >= min_confidence else []
@@ -203,13 +204,18 @@ def read_question(
 
     answer_question's own path with a reader; benchmarks fit the Decision on these readings.
     """
-    asked = Question.of(question, analyzer)
+    asked = _asked(question, index, analyzer)
     rescored, question_weight = _rescored(
         asked, index, weights, DEFAULT_TOP_K, semantic, decision.nearest
     )
     if not rescored:
         return None
     return _read(asked, index, rescored, question_weight, reader, decision, False, semantic)
+
+
+def _asked(question: str, index: SentenceIndex, analyzer: Analyzer) -> Question:
+    """The question analysed, its misspelt words mended to ones the documents use."""
+    return Question.of(mended(question, analyzer, index), analyzer)
 
 
 def _rescored(

@@ -43,3 +43,11 @@ def rarity(word: str) -> float:
     Numbers, rare names and words the list lacks get the highest rarity (about 5.5).
     """
     return max(0.0, _LOG_TOTAL - math.log10(_COUNTS.get(word, _LOWEST)) - OFFSET)
+
+
+def english_count(word: str) -> int:
+    """How often a (case-folded) word occurs in the list.
+
+    0 for a word at the list's lowest count or not in it: a rare word, a name, a misspelling.
+    """
+    return _COUNTS.get(word, 0)
