@@ -23,7 +23,12 @@ from retrieval.rerank import (
 )
 from retrieval.semantic import Semantic
 from retrieval.spelling import mended
-from retrieval.structure import answers_nothing, body_after, is_lead_in, section_of
+from retrieval.structure import (
+    answers_nothing,
+    body_after,
+    is_lead_in,
+    section_of,
+)
 from retrieval.types import Sentence
 
 DEFAULT_TOP_K = 3
@@ -305,10 +310,11 @@ def _read(
 
     Each is read with the lead-in it sits under.
     """
-    chosen = list(rescored[: decision.pool])
+    distinct = _distinct(index, rescored, decision.body)
+    chosen = distinct[: decision.pool]
     if semantic is not None and decision.nearest_pool:
         close = {s.id for s, _ in semantic.nearest[: decision.nearest_pool]}
-        chosen += [each for each in rescored[decision.pool :] if each.sentence.id in close]
+        chosen += [each for each in distinct[decision.pool :] if each.sentence.id in close]
     pool = _pool(index, chosen, decision.body)
     passages = [
         each.sentence.text if each.section is None else f"{each.section.text} {each.sentence.text}"
@@ -334,6 +340,27 @@ def _read(
         unseen_share(question_weight, index),
         np.array([_cosine(semantic, each, decision.missing_cosine) for each in pool]),
     )
+
+
+def _distinct(index: SentenceIndex, rescored: Sequence[Rescored], body: int) -> list[Rescored]:
+    """The candidates with each text once, so the places a repeat took go to other sentences.
+
+    A table of contents repeats an FAQ's questions: of a lead-in said twice, the copy with
+    sentences under it is kept (in the first copy's place), since it is the one that answers.
+    """
+    first: dict[str, Rescored] = {}
+    for each in rescored:
+        text = each.sentence.text
+        have = first.get(text)
+        if have is None:
+            first[text] = each
+        elif (
+            is_lead_in(text)
+            and not body_after(index, have.sentence, body)
+            and body_after(index, each.sentence, body)
+        ):
+            first[text] = each._replace(score=have.score, coverage=have.coverage)
+    return list(first.values())
 
 
 def _cosine(semantic: Semantic | None, candidate: _Candidate, missing: float) -> float:
@@ -395,7 +422,11 @@ def _pool(index: SentenceIndex, rescored: Sequence[Rescored], body: int) -> list
             pool[sentence_under.id] = _Candidate(
                 sentence_under, each.score, coverage, before, after, sentence
             )
-    return list(pool.values())
+    # Two lead-ins with the same body (a table of contents' entry and the heading) pool it once.
+    once: dict[str, _Candidate] = {}
+    for candidate in pool.values():
+        once.setdefault(candidate.sentence.text, candidate)
+    return list(once.values())
 
 
 def unseen_share(question_weight: Mapping[str, float], index: SentenceIndex) -> float:

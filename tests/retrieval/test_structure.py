@@ -3,7 +3,7 @@
 import pytest
 
 from retrieval.analyzer import Analyzer
-from retrieval.answer import Outcome, answer_question
+from retrieval.answer import Outcome, answer_question, read_question
 from retrieval.index import SentenceIndex
 from retrieval.reader import Reader
 from retrieval.structure import body_after, is_lead_in, section_of
@@ -120,3 +120,42 @@ def test_without_a_reader_answers_come_from_the_words_alone():
     answer = answer_question("how do i report a bug", index, ANALYZER, min_confidence=0.3)
     assert answer.outcome in (Outcome.ANSWERED, Outcome.NOT_FOUND)
     assert answer.closest == ()
+
+
+WITH_CONTENTS = [
+    "Contents",
+    "3.1.",
+    "Programs run fine but crash at exit with errors from the C library.",
+    "3.2.",
+    "How do I report a bug?",
+    "3.1.",
+    "Programs run fine but crash at exit with errors from the C library.",
+    "Run them with the --no-cleanup option to skip the library's clean-up at exit.",
+    "3.2.",
+    "How do I report a bug?",
+    "Open an issue on the tracker.",
+    "Give the version number and the steps that reproduce it.",
+]
+
+
+def test_a_text_said_twice_is_read_once():
+    # The table of contents repeats each entry; a repeat would take a place of its own.
+    reading = read_question(
+        "my program crashes at exit with c library errors",
+        index_of(WITH_CONTENTS),
+        ANALYZER,
+        Reader(),
+    )
+    texts = [hit.sentence.text for hit in reading.hits]
+    assert len(texts) == len(set(texts)), texts
+    assert WITH_CONTENTS[7] in texts
+
+
+def test_of_a_question_said_twice_the_copy_with_its_answer_is_read():
+    reading = read_question("how do i report a bug", index_of(WITH_CONTENTS), ANALYZER, Reader())
+    # The contents' copy ranks first but has nothing under it; the second sentence of the
+    # answer is read only as the body of the copy above it.
+    under = {hit.sentence.text: hit.section for hit in reading.hits}
+    assert WITH_CONTENTS[11] in under, under
+    assert under[WITH_CONTENTS[11]].position == 10
+
