@@ -51,6 +51,7 @@ class Read:
     coverage: list[float]
     unseen: float
     cosine: list[float]
+    opens: list[float]  # per pool candidate: 1 if it opens an FAQ's answer
 
 
 def squad2_articles() -> list[tuple[int, dict, SquadArticle]]:
@@ -73,7 +74,7 @@ def reading(
     """The question read over the index; is_gold(sentence) says which sentences answer."""
     read = read_question(question, index, analyzer, reader, semantic=semantic)
     if read is None:
-        return Read(source, answerable, [], [], [], [], 1.0, [])
+        return Read(source, answerable, [], [], [], [], 1.0, [], [])
     return Read(
         source,
         answerable,
@@ -83,6 +84,7 @@ def reading(
         read.coverage.tolist(),
         read.unseen,
         read.cosine.tolist(),
+        read.opens.tolist(),
     )
 
 
@@ -155,23 +157,26 @@ def cached(path: Path, make: Iterator[Read]) -> list[Read]:
     return reads
 
 
-def top(read: Read, linear: float, semantic: float) -> int | None:
+def top(read: Read, linear: float, semantic: float, opening: float = 0.0) -> int | None:
     """The pool index the decision puts first."""
     if not read.logits:
         return None
     combined = (
-        np.array(read.logits) + linear * np.array(read.linear) + semantic * np.array(read.cosine)
+        np.array(read.logits)
+        + linear * np.array(read.linear)
+        + semantic * np.array(read.cosine)
+        + opening * np.array(read.opens)
     )
     return int(np.lexsort((np.arange(len(combined)), -combined))[0])
 
 
 def features(
-    reads: Sequence[Read], linear: float, semantic: float
+    reads: Sequence[Read], linear: float, semantic: float, opening: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per question: [logit, coverage, unseen, cosine] of the first candidate, and answerable."""
     rows, labels = [], []
     for read in reads:
-        first = top(read, linear, semantic)
+        first = top(read, linear, semantic, opening)
         if first is None:
             rows.append([-10.0, 0.0, read.unseen, 0.0])
         else:
@@ -200,19 +205,21 @@ def balanced_accuracy(confidence: np.ndarray, y: np.ndarray, at: float) -> float
     return 0.5 * (answered[y].mean() + (~answered[~y]).mean())
 
 
-def right_first(reads: Sequence[Read], linear: float, semantic: float) -> float:
+def right_first(
+    reads: Sequence[Read], linear: float, semantic: float, opening: float = 0.0
+) -> float:
     """Share of answerable questions whose first candidate is a right one."""
     answerable = [r for r in reads if r.answerable]
     hits = 0
     for read in answerable:
-        first = top(read, linear, semantic)
+        first = top(read, linear, semantic, opening)
         hits += first is not None and read.gold[first]
     return hits / max(len(answerable), 1)
 
 
 def confidences(reads: Sequence[Read], decision: Decision) -> tuple[np.ndarray, np.ndarray]:
     """Each question's confidence under the decision, and whether it is answerable."""
-    x, y = features(reads, decision.linear, decision.semantic)
+    x, y = features(reads, decision.linear, decision.semantic, decision.opening)
     z = (
         decision.reader * x[:, 0]
         + decision.coverage * x[:, 1]
@@ -229,7 +236,7 @@ def casual_right(reads: Sequence[Read], decision: Decision) -> float:
     for read, c in zip(reads, conf, strict=True):
         answered = c >= decision.answer_at
         if read.answerable:
-            first = top(read, decision.linear, decision.semantic)
+            first = top(read, decision.linear, decision.semantic, decision.opening)
             right += answered and first is not None and read.gold[first]
         else:
             right += not answered
@@ -260,8 +267,12 @@ def main() -> None:
     ranking = [r for r in tuning if not r.source.startswith("squad2-paragraph")]
     casual = [r for r in ranking if r.source.startswith("casual")]
     squad = [r for r in ranking if not r.source.startswith("casual")]
+    # (linear, semantic, opening); opening is 0 on SQuAD (no FAQ), so the casual half sets it.
     grid = [
-        (a, b) for a in (0.0, 0.5, 1.0, 2.0, 3.0, 5.0) for b in (0.0, 2.0, 4.0, 8.0, 12.0, 16.0)
+        (a, b, c)
+        for a in (0.0, 0.5, 1.0, 2.0, 3.0, 5.0)
+        for b in (0.0, 2.0, 4.0, 8.0, 12.0, 16.0)
+        for c in (0.0, 0.5, 1.0, 2.0)
     ]
 
     # The words alone (the re-ranker's order) on SQuAD: no choice may rank SQuAD worse. Among
@@ -270,13 +281,14 @@ def main() -> None:
     print(f"words only: right first {words_only:.3f} squad, {right_first(casual, 1000.0, 0.0):.3f}"
           " casual")
     for pair in grid:
-        print(f"linear {pair[0]}, semantic {pair[1]}: right first {right_first(squad, *pair):.3f}"
+        print(f"linear {pair[0]}, semantic {pair[1]}, opening {pair[2]}:"
+              f" right first {right_first(squad, *pair):.3f}"
               f" squad, {right_first(casual, *pair):.3f} casual")
     admissible = [pair for pair in grid if right_first(squad, *pair) >= words_only - 0.001]
-    best_linear, best_semantic = max(
+    best_linear, best_semantic, best_opening = max(
         admissible or grid, key=lambda pair: (right_first(casual, *pair), right_first(squad, *pair))
     )
-    x, y = features(tuning, best_linear, best_semantic)
+    x, y = features(tuning, best_linear, best_semantic, best_opening)
     # The casual questions, the way members ask, weigh a third of the fit: repeated.
     is_casual = np.array([r.source.startswith("casual") for r in tuning])
     repeat = max(1, int(0.5 * (~is_casual).sum() / max(is_casual.sum(), 1)))
@@ -290,6 +302,7 @@ def main() -> None:
         DEFAULT_DECISION,
         linear=best_linear,
         semantic=best_semantic,
+        opening=best_opening,
         reader=round(float(w[0]), 3),
         coverage=0.0,
         unseen=0.0,
@@ -312,7 +325,8 @@ def main() -> None:
             print(
                 f"{part}: n={len(chosen)}"
                 f" balanced accuracy {balanced_accuracy(c, answerable, answer_at):.3f}"
-                f" right-first {right_first(chosen, decision.linear, decision.semantic):.3f}"
+                f" right-first"
+                f" {right_first(chosen, decision.linear, decision.semantic, decision.opening):.3f}"
                 f" casual-right {casual_right(chosen, decision):.3f}"
             )
 

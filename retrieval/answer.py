@@ -27,6 +27,7 @@ from retrieval.structure import (
     answers_nothing,
     body_after,
     is_lead_in,
+    is_question,
     section_of,
 )
 from retrieval.types import Sentence
@@ -90,7 +91,7 @@ class Decision:
     tuning halves (benchmarks/decision_learn.py). A word no document uses is evidence the
     documents do not cover the question, but the reader and the embedder, which know casual
     synonyms, weigh more. Candidates are ordered by logit + linear * the re-ranker's score +
-    semantic * cosine.
+    semantic * cosine + opening * [the sentence opens the answer to an FAQ's question].
     """
 
     reader: float = 0.148
@@ -104,6 +105,9 @@ class Decision:
     cosine: float = 1.221
     linear: float = 2.0
     semantic: float = 8.0
+    # An FAQ answers its question in the sentence after it ("A: No.", "Nothing."); the reader
+    # reads each sentence on its own and cannot tell the first from the second.
+    opening: float = 0.5
     # The cosine a candidate counts with when it has none (the embedder off, or its vector not
     # made yet): the mean of the first candidates' on the tuning data, so that confidence
     # keeps its scale.
@@ -265,11 +269,17 @@ class Reading:
     coverage: np.ndarray
     unseen: float
     cosine: np.ndarray
+    # 1 for a sentence that opens the answer under an FAQ's question, else 0.
+    opens: np.ndarray
 
     def combined(self, decision: Decision) -> np.ndarray:
-        """What orders the candidates: the logit, plus the re-ranked score and the cosine."""
+        """What orders the candidates: the logit, re-ranked score, cosine and FAQ opening."""
         return np.round(
-            self.logits + decision.linear * self.linear + decision.semantic * self.cosine, 4
+            self.logits
+            + decision.linear * self.linear
+            + decision.semantic * self.cosine
+            + decision.opening * self.opens,
+            4,
         )
 
     def order(self, decision: Decision) -> list[int]:
@@ -339,6 +349,7 @@ def _read(
         np.array([each.coverage for each in pool]),
         unseen_share(question_weight, index),
         np.array([_cosine(semantic, each, decision.missing_cosine) for each in pool]),
+        np.array([float(_opens(each)) for each in pool]),
     )
 
 
@@ -380,6 +391,17 @@ def _cosine(semantic: Semantic | None, candidate: _Candidate, missing: float) ->
         if value is not None
     ]
     return max(known) if known else missing
+
+
+def _opens(candidate: _Candidate) -> bool:
+    """Whether the candidate is the first sentence under an FAQ's question line."""
+    section, before = candidate.section, candidate.before
+    return (
+        section is not None
+        and before is not None
+        and before.id == section.id
+        and is_question(section.text)
+    )
 
 
 class _Candidate(NamedTuple):

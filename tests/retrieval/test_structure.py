@@ -159,3 +159,10 @@ def test_of_a_question_said_twice_the_copy_with_its_answer_is_read():
     assert WITH_CONTENTS[11] in under, under
     assert under[WITH_CONTENTS[11]].position == 10
 
+
+def test_the_first_sentence_under_an_faq_question_opens_its_answer():
+    reading = read_question("can i run it on windows", index_of(FAQ), ANALYZER, Reader())
+    flags = zip(reading.hits, reading.opens, strict=True)
+    opens = {hit.sentence.text: bool(flag) for hit, flag in flags}
+    assert opens["Yes."] is True
+    assert opens[FAQ[3]] is False
