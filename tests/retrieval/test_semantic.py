@@ -52,3 +52,38 @@ def test_a_changed_embedder_file_is_refused(tmp_path):
         file.write(b"\0")
     with pytest.raises(ModelUnavailableError, match="not the one recorded"):
         Embedder(ModelFiles(changed, MODEL_SHA256)).embed(["a sentence"])
+
+
+def spread_vectors(count: int, rank: int, seed: int) -> np.ndarray:
+    """Unit vectors of 384 dimensions that all lie in a `rank`-dimensional subspace."""
+    rng = np.random.default_rng(seed)
+    basis = np.linalg.qr(rng.standard_normal((384, rank)))[0]
+    vectors = (rng.standard_normal((count, rank)) @ basis.T).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def many(count: int) -> list[Sentence]:
+    return [Sentence(i + 1, REF, i + 1, f"sentence {i}") for i in range(count)]
+
+
+def test_past_exact_up_to_a_shortlist_finds_the_same_nearest():
+    # In a subspace the principal axes span, the shortlist's rough cosines are exact ones.
+    vectors = spread_vectors(3000, 40, seed=1)
+    question = vectors[17] + 0.5 * vectors[2000]
+    question /= np.linalg.norm(question)
+    shortlisted = SentenceVectors.of(many(3000), list(vectors), exact_up_to=1000)
+    every = SentenceVectors.of(many(3000), list(vectors), exact_up_to=3000)
+    assert shortlisted.axes is not None and every.axes is None
+    got, truth = shortlisted.meaning(question, 10), every.meaning(question, 10)
+    assert [s.id for s, _ in got.nearest] == [s.id for s, _ in truth.nearest]
+    assert got.nearest[0][0].id in {18, 2001}
+    # Any sentence's cosine, shortlisted or not, is the exact one.
+    for sentence in many(3000)[::250]:
+        assert got.similarity(sentence) == pytest.approx(truth.similarity(sentence), abs=1e-4)
+
+
+def test_a_shortlist_gives_ties_to_the_earlier_sentence():
+    vectors = spread_vectors(1000, 20, seed=2)
+    vectors[600] = vectors[700] = vectors[5]
+    table = SentenceVectors.of(many(1000), list(vectors), exact_up_to=0)
+    assert [s.id for s, _ in table.meaning(vectors[5], 3).nearest] == [6, 601, 701]
