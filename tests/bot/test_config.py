@@ -38,6 +38,8 @@ def test_environment_overrides_the_database(tmp_path):
         ("not toml =", "not valid TOML"),
         ("[discord]\nsupport_role = 'admins'\n", "discord.support_role"),
         ("[discord]\nsupport_role = true\n", "discord.support_role"),
+        ("[retrieval]\nreader_pool = 0\n", "retrieval.reader_pool"),
+        ("[retrieval]\nreader_nearest = 11\n", "retrieval.reader_nearest"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path, text, message):
@@ -52,3 +54,10 @@ def test_the_support_role_is_a_role_id_or_unset(tmp_path):
     path.write_text("[discord]\nsupport_role = 1234567890\n")
     assert load_settings(path, environ={}).discord.support_role == 1234567890
     assert Settings().discord.support_role is None
+
+
+def test_the_readers_pool_reaches_the_decision(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text("[retrieval]\nreader_pool = 6\nreader_nearest = 2\n")
+    decision = load_settings(path, environ={}).retrieval.decision()
+    assert (decision.pool, decision.nearest_pool) == (6, 2)
