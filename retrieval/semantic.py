@@ -85,8 +85,8 @@ def principal_axes(matrix: np.ndarray, components: int) -> np.ndarray:
 
     Not centred: the shortlist ranks by dot product with the question, which the top
     eigenvectors of the rows' Gram matrix (their top right singular vectors) preserve best.
-    From an even sample of the rows, as eigenvectors of a 384 x 384 matrix: a few
-    milliseconds, where a singular value decomposition of the sample took 200.
+    From an even sample of the rows, as eigenvectors of a 384 x 384 matrix: 30 ms at
+    100,000 rows, where a singular value decomposition of the same sample took 200.
     """
     step = max(1, len(matrix) // AXES_SAMPLE)
     sample = matrix[::step].astype(np.float64)

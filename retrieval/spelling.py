@@ -1,6 +1,6 @@
 """Mend a question's misspelt words against the words its documents use.
 
-Members type fast: "diffrence", "supressions", "specifiy". A misspelt word matches no
+Members type fast: "diffrence", "harrassing", "specifiy". A misspelt word matches no
 sentence, and a word no document uses counts against answering, so one slip can cost the
 answer. A word is mended only when all of these hold: its term occurs in no document, it is not
 a word of general English (pyspellchecker's counts, as retrieval.rarity reads them) nor one
