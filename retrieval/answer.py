@@ -167,7 +167,8 @@ def answer_question(
     With `semantic` (the embedder's view of the question), its nearest sentences join the
     candidates, sharing a word with the question or not, and its cosine joins the reading.
     Without a reader, confidence is the share of the question's weight (IDF times English
-    rarity) the sentence contains, and min_confidence divides answered from not found.
+    rarity) the sentence contains, and min_confidence divides answered from not found; lead-ins
+    hand their place and their share to the sentences under them as they do for the reader.
     """
     asked = _asked(question, index, analyzer)
     terms = asked.terms
@@ -182,9 +183,14 @@ def answer_question(
             asked, index, rescored, question_weight, reader, decision, context, semantic
         )
         return dataclasses.replace(reading.answer(asked, decision, top_k), question=question)
-    best = rescored[0].coverage
+    # The best few, with room for lead-ins that answer nothing and drop out.
+    considered = _distinct(index, rescored, decision.body)[: top_k + decision.pool]
+    pool = _pool(index, considered, decision.body)
+    if not pool:
+        return Answer(question=question, terms=terms)
+    best = pool[0].coverage
     # Below the threshold the best sentence does not answer: say nothing rather than less.
-    shown = rescored[:top_k] if best >= min_confidence else []
+    shown = pool[:top_k] if best >= min_confidence else []
     hits = [
         Hit(
             each.sentence,
@@ -192,6 +198,7 @@ def answer_question(
             each.coverage,
             each.before if context else None,
             each.after if context else None,
+            each.section,
         )
         for each in shown
         if each.coverage >= min_confidence
@@ -415,10 +422,11 @@ class _Candidate(NamedTuple):
 
 
 def _pool(index: SentenceIndex, rescored: Sequence[Rescored], body: int) -> list[_Candidate]:
-    """The candidates the reader reads: each with its lead-in; lead-ins give way to their body.
+    """The candidates to read or quote: each with its lead-in; lead-ins give way to their body.
 
     A heading or FAQ question line that matches passes its score and coverage to the
-    sentences under it, since those are what answer; a heading stays a candidate itself only
+    sentences under it, since those are what answer (a sentence's coverage is then the larger
+    of its own and its lead-in's); a heading stays a candidate itself only
     when nothing follows it (a list of short rules, the end of a document). A question or a
     bare label ("5.1.") never does: with nothing under it (a table of contents' entry, the
     last line) it answers nothing.
@@ -430,15 +438,20 @@ def _pool(index: SentenceIndex, rescored: Sequence[Rescored], body: int) -> list
         if not under and answers_nothing(sentence.text):
             continue
         if not under:
-            if sentence.id not in pool:
+            have = pool.get(sentence.id)
+            if have is None:
                 section = section_of(index, sentence)
                 pool[sentence.id] = _Candidate(
                     sentence, each.score, each.coverage, each.before, each.after, section
                 )
+            elif each.coverage > have.coverage:
+                # Already under a lead-in that matched: it keeps that place, and the larger share.
+                pool[sentence.id] = have._replace(coverage=each.coverage)
             continue
         for sentence_under in under:
             have = pool.get(sentence_under.id)
             if have is not None and have.score >= each.score:
+                pool[sentence_under.id] = have._replace(coverage=max(have.coverage, each.coverage))
                 continue
             before, after = index.neighbours(sentence_under)
             coverage = max(each.coverage, have.coverage if have else 0.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from retrieval.index import SentenceIndex
+from retrieval.sentences import MAX_SENTENCE_CHARS
 from retrieval.types import Sentence
 
 # "Q: ...", "Question 3. ...": an FAQ's question line.
@@ -33,12 +34,18 @@ def is_label(text: str) -> bool:
 
 
 def answers_nothing(text: str) -> bool:
-    """Whether the sentence can never be an answer itself: a question, or a bare label."""
-    return is_question(text) or is_label(text)
+    """Whether the sentence can never be an answer itself: a question, or a bare label.
+
+    A text longer than a sentence is split into (stored before sentences were capped) is
+    neither, and is not copied to find out.
+    """
+    return len(text) <= MAX_SENTENCE_CHARS and (is_question(text) or is_label(text))
 
 
 def is_lead_in(text: str) -> bool:
     """Whether the sentence introduces what follows: a question line, a heading, a term."""
+    if len(text) > MAX_SENTENCE_CHARS:
+        return False
     stripped = text.strip()
     if answers_nothing(stripped):
         return True

@@ -122,6 +122,25 @@ def test_without_a_reader_answers_come_from_the_words_alone():
     assert answer.closest == ()
 
 
+def test_without_a_reader_a_question_line_passes_its_match_to_its_answer():
+    # The words match the FAQ's question line, not its answer: the answer is quoted, under it,
+    # with the question line's share of the words as its confidence.
+    index = index_of(FAQ)
+    answer = answer_question("how do i report a bug", index, ANALYZER, min_confidence=0.3)
+    assert answer.answered, answer
+    assert [hit.sentence.text for hit in answer.hits] == [FAQ[5]]
+    assert answer.hits[0].section.text == "How do I report a bug?"
+    assert answer.confidence == 1.0
+    # A table of contents' entry, with nothing under it, is not quoted either.
+    listed = answer_question(
+        "can i attach it to a program that is running",
+        index_of(["Contents", "5.3.", "Can I attach it to a running program?", "5.1.", "No."]),
+        ANALYZER,
+        min_confidence=0.3,
+    )
+    assert not any(hit.sentence.text.endswith("?") for hit in listed.hits), listed
+
+
 WITH_CONTENTS = [
     "Contents",
     "3.1.",
