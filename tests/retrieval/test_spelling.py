@@ -4,9 +4,8 @@ import pytest
 
 from retrieval.analyzer import Analyzer
 from retrieval.answer import answer_question
-from retrieval.index import SentenceIndex
 from retrieval.spelling import mended, mended_word, one_edit
-from retrieval.types import DocumentRef, Sentence
+from tests.retrieval.documents import index_of
 
 ANALYZER = Analyzer()
 DOCUMENT = [
@@ -18,13 +17,7 @@ DOCUMENT = [
 ]
 
 
-def index_of(texts: list[str]) -> SentenceIndex:
-    ref = DocumentRef(1, "doc", "doc.txt")
-    sentences = [Sentence(i + 1, ref, i + 1, text) for i, text in enumerate(texts)]
-    return SentenceIndex(sentences, [ANALYZER.analyze(text) for text in texts])
-
-
-INDEX = index_of(DOCUMENT)
+INDEX = index_of(DOCUMENT, ANALYZER)
 
 
 def test_one_edit_drops_swaps_changes_and_inserts_a_letter():

@@ -7,7 +7,7 @@ from retrieval.answer import Outcome, answer_question, read_question
 from retrieval.index import SentenceIndex
 from retrieval.reader import Reader
 from retrieval.structure import body_after, is_lead_in, section_of
-from retrieval.types import DocumentRef, Sentence
+from tests.retrieval.documents import index_of as one_document
 
 ANALYZER = Analyzer()
 FAQ = [
@@ -25,9 +25,7 @@ FAQ = [
 
 
 def index_of(texts: list[str]) -> SentenceIndex:
-    ref = DocumentRef(1, "FAQ", "faq.md")
-    sentences = [Sentence(i + 1, ref, i + 1, text) for i, text in enumerate(texts)]
-    return SentenceIndex(sentences, [ANALYZER.analyze(text) for text in texts])
+    return one_document(texts, ANALYZER, "FAQ")
 
 
 @pytest.mark.parametrize(
