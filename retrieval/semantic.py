@@ -13,7 +13,8 @@ from retrieval.types import Sentence
 # 7 ms of a 40 ms answer. Past it, first with every vector cut to its first COMPONENTS
 # principal axes, and the SHORTLIST best by that in full: 2 ms. Over SQuAD's 10,281 real
 # sentences the shortlist found 99.93% of the exact nearest 10, and the same nearest 10 for
-# 299 of 300 questions (benchmarks/speed_reader.py; 64 axes or a shortlist of 256: 290).
+# 299 of 300 questions (64 axes or a shortlist of 256: 290); over 28,069, all 300
+# (benchmarks/speed_reader.py).
 EXACT_UP_TO = 30_000
 COMPONENTS = 96
 SHORTLIST = 512
