@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from retrieval.wordpiece import WordPiece
 
@@ -82,6 +83,7 @@ def _load(files: ModelFiles, max_tokens: int, threads: int) -> tuple[WordPiece, 
     # Imported here so that a process that never reads does not load onnxruntime.
     import onnxruntime
 
+    _leave_the_cores_to_onnxruntime()
     model_bytes = _checked(files.model, files.model_sha256)
     tokenizer = WordPiece(_checked(files.tokenizer, files.tokenizer_sha256).decode(), max_tokens)
     options = onnxruntime.SessionOptions()
@@ -97,6 +99,16 @@ def _load(files: ModelFiles, max_tokens: int, threads: int) -> tuple[WordPiece, 
         model_bytes, options, providers=["CPUExecutionProvider"]
     )
     return tokenizer, session
+
+
+def _leave_the_cores_to_onnxruntime() -> None:
+    # numpy's BLAS (OpenBLAS) keeps its threads spinning for a while after each product, and
+    # on two cores they take the one the model's second thread needs: the reader took 28 ms
+    # for 10 pairs after a matrix product and 16 ms after one on a single thread
+    # (benchmarks/speed_reader.py, "Round 10"). Our products are small, so one thread loses
+    # little, and their sums no longer depend on how many cores a machine has. The limit is
+    # the process's: set once, when the first model loads.
+    threadpool_limits(limits=1, user_api="blas")
 
 
 def _checked(path: Path, sha256: str) -> bytes:

@@ -4,6 +4,7 @@ import shutil
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from retrieval.onnx_model import TOKENIZER_FILE, ModelFiles, ModelUnavailableError
 from retrieval.reader import MODEL_FILE, MODEL_SHA256, Reader
@@ -51,3 +52,11 @@ def test_one_thread_and_two_give_the_same_logits():
     one = Reader(threads=1).score("does it work on windows", passages)
     two = Reader(threads=2).score("does it work on windows", passages)
     assert one.tolist() == two.tolist()
+
+
+def test_loading_a_model_leaves_numpy_one_blas_thread():
+    # numpy's spinning BLAS threads would take the core the reader's second thread needs.
+    with threadpool_limits(limits=2, user_api="blas"):
+        Reader().load()
+        blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+        assert blas and all(pool["num_threads"] == 1 for pool in blas)
