@@ -9,6 +9,7 @@ and hostile text. Our own, in a few lines, because the library brings 30 MB of d
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,6 +34,10 @@ _ASCII_CLEAN = {code: None for code in (*range(32), 127)} | {9: " ", 10: " ", 13
 _ASCII_PUNCTUATION = frozenset(
     chr(code) for code in (*range(33, 48), *range(58, 65), *range(91, 97), *range(123, 127))
 )
+# In normalised ASCII text the only white space left is the space: a word is a run of what is
+# neither, and each punctuation mark a word of its own. One regular expression, not a loop
+# over every character.
+_ASCII_WORDS = re.compile(r"[^ !-/:-@\[-`{-~]+|[!-/:-@\[-`{-~]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +59,8 @@ class WordPiece:
         self._cls = self.vocab["[CLS]"]
         self._sep = self.vocab["[SEP]"]
         self._word_ids = lru_cache(maxsize=65_536)(self._pieces)
+        # The reader reads a question with each of its candidates: its words are found once.
+        self._text_ids = lru_cache(maxsize=4_096)(self._text_pieces)
 
     def encode(self, text: str, pair: str | None = None) -> Encoded:
         """[CLS] text [SEP] (pair [SEP]): the longer part is cut first, from its end."""
@@ -68,10 +75,13 @@ class WordPiece:
 
     def tokens(self, text: str) -> list[int]:
         """The word-piece ids of a text, without special tokens or cutting."""
+        return list(self._text_ids(text))
+
+    def _text_pieces(self, text: str) -> tuple[int, ...]:
         ids: list[int] = []
         for word in _words(_normalized(text)):
             ids.extend(self._word_ids(word))
-        return ids
+        return tuple(ids)
 
     def _pieces(self, word: str) -> tuple[int, ...]:
         if len(word) > _MAX_WORD_CHARS:
@@ -136,6 +146,8 @@ def _normalized(text: str) -> str:
 
 def _words(text: str) -> list[str]:
     """BertPreTokenizer: words split at white space, each punctuation mark a word of its own."""
+    if text.isascii():
+        return _ASCII_WORDS.findall(text)
     words: list[str] = []
     for chunk in text.split():
         start = 0
