@@ -59,8 +59,6 @@ class WordPiece:
         self._cls = self.vocab["[CLS]"]
         self._sep = self.vocab["[SEP]"]
         self._word_ids = lru_cache(maxsize=65_536)(self._pieces)
-        # The reader reads a question with each of its candidates: its words are found once.
-        self._text_ids = lru_cache(maxsize=4_096)(self._text_pieces)
 
     def encode(self, text: str, pair: str | None = None) -> Encoded:
         """[CLS] text [SEP] (pair [SEP]): the longer part is cut first, from its end."""
@@ -75,13 +73,10 @@ class WordPiece:
 
     def tokens(self, text: str) -> list[int]:
         """The word-piece ids of a text, without special tokens or cutting."""
-        return list(self._text_ids(text))
-
-    def _text_pieces(self, text: str) -> tuple[int, ...]:
         ids: list[int] = []
         for word in _words(_normalized(text)):
             ids.extend(self._word_ids(word))
-        return tuple(ids)
+        return ids
 
     def _pieces(self, word: str) -> tuple[int, ...]:
         if len(word) > _MAX_WORD_CHARS:
