@@ -12,8 +12,9 @@ answer_question as the library calls it (embedding the question and comparing it
 vectors included): words only, with everything as shipped, round 9's way (numpy's BLAS on two
 threads) and round 8's way (BLAS on two threads, every vector compared in full, the reader's
 pool 8 + 3), in turns of 20 questions under each, on the answering thread (the reader uses two
-cores); p50/p95/p99 in milliseconds. Also: the embedder's speed, where a shipped answer's time
-goes (embedding the question, comparing it with the vectors, the reader, the rest) with the
+cores); p50/p95/p99 in milliseconds. Then the shipped path as a quiet server meets it: each
+question after a pause. Also: the embedder's speed, where a shipped answer's time goes
+(embedding the question, comparing it with the vectors, the reader, the rest) with the
 reader's pool at its size and others (how many candidates it reads is what its time follows),
 and how often the shortlist of the vectors (retrieval.semantic) finds the exact nearest over
 the real sentences. --beside times another reader file (say, the last shipped one) with its
@@ -49,6 +50,7 @@ from retrieval.semantic import SentenceVectors
 from retrieval.types import DocumentRef, Sentence
 
 QUESTIONS_A_RUN = 20
+QUESTIONS_AFTER_A_PAUSE = 100
 # OpenBLAS's threads spin for 2**28 cycles after a product (THREAD_TIMEOUT in its
 # blas_server.c): about a tenth of a second here.
 BLAS_SPIN_SECONDS = 0.3
@@ -169,10 +171,20 @@ def main() -> None:
     for start in range(0, len(questions), QUESTIONS_A_RUN):
         for name, path in paths.items():
             time.sleep(BLAS_SPIN_SECONDS)  # the last run's threads stop spinning first
+            # Untimed, a question of the last turn: the first answer after a pause is slower
+            # (the cores have gone to sleep), which the quiet server's figure below measures.
+            path(questions[start - 1])
             for question in questions[start : start + QUESTIONS_A_RUN]:
                 started = time.perf_counter()
                 path(question)
                 timings[name].append((time.perf_counter() - started) * 1000)
+    # A quiet server: each question after a pause, when the cores have gone to sleep.
+    after_a_pause: list[float] = []
+    for question in questions[:QUESTIONS_AFTER_A_PAUSE]:
+        time.sleep(BLAS_SPIN_SECONDS)
+        started = time.perf_counter()
+        paths["embedder and reader (shipped)"](question)
+        after_a_pause.append((time.perf_counter() - started) * 1000)
     print(
         f"embedder: {embed_rate:,.0f} sentences/s on one thread ({len(real_vectors):,} real), "
         f"{embed_rate_two:,.0f}/s on two (as the library embeds in the background)"
@@ -185,6 +197,11 @@ def main() -> None:
             f"| {name} | {statistics.fmean(samples):.1f} | {percentile(samples, 0.5):.1f} "
             f"| {percentile(samples, 0.95):.1f} | {percentile(samples, 0.99):.1f} |"
         )
+    print(
+        f"\nShipped, each question {BLAS_SPIN_SECONDS} s after the last (a quiet server), "
+        f"{len(after_a_pause)} questions: p50 {percentile(after_a_pause, 0.5):.1f} ms, "
+        f"p95 {percentile(after_a_pause, 0.95):.1f} ms"
+    )
     print()
 
     print(where_the_time_goes(questions, partial(answer, everything=True), reader, decision))
