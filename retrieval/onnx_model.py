@@ -105,9 +105,8 @@ def _leave_the_cores_to_onnxruntime() -> None:
     # numpy's BLAS (OpenBLAS) keeps its threads spinning for a while after each product, and
     # on two cores they take the one the model's second thread needs: the reader took 28 ms
     # for 10 pairs after a matrix product and 16 ms after one on a single thread
-    # (benchmarks/speed_reader.py, "Round 10"). Our products are small, so one thread loses
-    # little, and their sums no longer depend on how many cores a machine has. The limit is
-    # the process's: set once, when the first model loads.
+    # (benchmarks/results/speed_reader.md, "Round 10"). Our products are small: one thread
+    # loses about 1 ms of an answer. The limit is the whole process's, set as a model loads.
     threadpool_limits(limits=1, user_api="blas")
 
 
