@@ -6,6 +6,7 @@ import codecs
 import fcntl
 import os
 import select
+import signal
 import struct
 import subprocess
 import termios
@@ -20,10 +21,21 @@ ENTER = "\r"
 UP = "\x1b[A"
 
 
+def ctrl_c_as_a_shell_leaves_it() -> None:
+    """In a child before it runs: SIGINT at its default, as an interactive shell starts programs.
+
+    A program started in the background by a shell without job control (`pytest ... &` in a
+    script, as a CI runner may) inherits SIGINT ignored, and Python then never raises
+    KeyboardInterrupt: the tests of Ctrl-C would fail for a reason of the runner's.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _take_the_terminal() -> None:
     # In the child, after setsid(): the pty on stdin becomes its controlling terminal, so the
     # terminal's Ctrl-C (a SIGINT to the foreground process group) reaches it as a shell's would.
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    ctrl_c_as_a_shell_leaves_it()
 
 
 class Terminal:

@@ -17,6 +17,7 @@ from bot.cli import cli
 from bot.config import RetrievalSettings
 from bot.main import SERVICES
 from tests.conftest import SEED_ANSWER, SEED_QUESTION
+from tests.terminal import ctrl_c_as_a_shell_leaves_it
 
 # The command this interpreter's environment installed (beside it in the venv's bin), not
 # whichever `verbatim` comes first on PATH: that may be another environment's, or stale.
@@ -166,7 +167,12 @@ def test_a_folder_add_stopped_by_ctrl_c_is_finished_by_adding_it_again(db_path, 
     env = {**os.environ, "VERBATIM_DB": str(db_path)}
     env.pop("VERBATIM_CONFIG", None)
     adding = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=ctrl_c_as_a_shell_leaves_it,
     )
     assert adding.stdout is not None
     assert adding.stdout.readline().startswith("added document 2 'Note 0'")
