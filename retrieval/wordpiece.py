@@ -37,7 +37,8 @@ _ASCII_PUNCTUATION = frozenset(
 # In normalised ASCII text the only white space left is the space: a word is a run of what is
 # neither, and each punctuation mark a word of its own. One regular expression, not a loop
 # over every character.
-_ASCII_WORDS = re.compile(r"[^ !-/:-@\[-`{-~]+|[!-/:-@\[-`{-~]")
+_ASCII_MARKS = re.escape("".join(sorted(_ASCII_PUNCTUATION)))
+_ASCII_WORDS = re.compile(f"[^ {_ASCII_MARKS}]+|[{_ASCII_MARKS}]")
 
 
 @dataclass(frozen=True, slots=True)
