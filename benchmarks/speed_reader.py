@@ -90,11 +90,9 @@ def main() -> None:
     started = time.perf_counter()
     real_vectors = embedder.embed(real[: len(texts)])
     embed_rate = len(real_vectors) / (time.perf_counter() - started)
-    # As the library embeds in the background: two batches at once, a thread (a core) each.
     sample = real[:4000]
     started = time.perf_counter()
-    with ThreadPoolExecutor(2) as pool:
-        list(pool.map(embedder.embed, [sample[i : i + 16] for i in range(0, len(sample), 16)]))
+    embedded_on_two_threads(embedder, sample)
     embed_rate_two = len(sample) / (time.perf_counter() - started)
     rng = np.random.default_rng(3)
     copies = rng.standard_normal((len(texts) - len(real_vectors), DIMENSIONS)).astype(np.float32)
@@ -298,10 +296,17 @@ def more_real_sentences(real: Sequence[str], embedder: Embedder) -> tuple[list[s
     more = [s for _, _, article in squad2_articles() for s in article.sentences]
     more += [c for split in ("dev", "test") for q in load_selqa(split) for c in q.candidates]
     texts = list(dict.fromkeys([*real, *more]))
+    return texts, embedded_on_two_threads(embedder, texts)
+
+
+def embedded_on_two_threads(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
+    """The texts' vectors, made as the library makes them in the background.
+
+    Two batches of 16 at once, a thread (a core) each.
+    """
     with ThreadPoolExecutor(2) as pool:
-        chunks = [texts[i : i + 64] for i in range(0, len(texts), 64)]
-        vectors = np.vstack(list(pool.map(embedder.embed, chunks)))
-    return texts, vectors
+        chunks = [texts[i : i + 16] for i in range(0, len(texts), 16)]
+        return np.vstack(list(pool.map(embedder.embed, chunks)))
 
 
 def shortlist_recall(
