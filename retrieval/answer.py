@@ -116,8 +116,9 @@ class Decision:
     # embedder's nearest `nearest_pool` of the `nearest` sentences it adds to the candidates.
     # The reader's time follows how many it reads: 8 + 3 ranked and decided as well as 10 + 5
     # on the tuning data, in about three quarters of the time; 6 + 2 decides as well, in
-    # 28 ms where 8 + 3 took 36 at 100,000 sentences, but had the right sentence among those
-    # it read for 4 fewer casual questions of 62 (benchmarks/results/quality.md, round 9).
+    # 22 ms where 8 + 3 took 27 at 100,000 sentences (speed_reader.md, round 10), but had the
+    # right sentence among those it read for 4 fewer casual questions of 62
+    # (benchmarks/results/quality.md, round 9).
     pool: int = 8
     nearest: int = 10
     nearest_pool: int = 3
