@@ -9,7 +9,15 @@ from selectolax.lexbor import LexborHTMLParser
 from retrieval.errors import ExtractionError
 from retrieval.extract.limits import MAX_HTML_DEPTH, MAX_HTML_ELEMENTS
 
-_HIDDEN_HTML = "script, style, noscript, template, nav, header, footer, aside, form, svg, iframe"
+# Navigation is also what pages mark as such without <nav>: ARIA's role, and the classes that
+# generated documentation uses (DocBook's "navheader"/"navfooter" and its table.nav links
+# "<< Previous | Up | Home", Sphinx's "related" bar, breadcrumbs): a member asking how to do
+# something is never answered "Up".
+_HIDDEN_HTML = (
+    "script, style, noscript, template, nav, header, footer, aside, form, svg, iframe, "
+    "[role=navigation], .navheader, .navfooter, table.nav, div.related, .breadcrumb, "
+    ".breadcrumbs"
+)
 _BLOCK_HTML = frozenset(
     "p div section article main h1 h2 h3 h4 h5 h6 li ul ol dl dt dd table tr td th caption "
     "blockquote pre br hr figure figcaption address details summary title".split()

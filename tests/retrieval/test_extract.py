@@ -85,6 +85,26 @@ def test_html_keeps_readable_text_only():
         assert hidden not in extracted.text
 
 
+def test_html_drops_navigation_that_generated_documentation_marks_without_nav():
+    # DocBook (the Valgrind FAQ as Debian ships it), Sphinx and ARIA, each around real text.
+    page = b"""<html><head><title>Valgrind FAQ</title></head><body>
+    <div class="navheader"><table class="nav"><tr><th>Valgrind FAQ</th></tr></table></div>
+    <h2>1.1. How do you pronounce "Valgrind"?</h2><p>The "grind" is pronounced short.</p>
+    <table class="nav" summary="Navigation footer"><tr><td><a href="FAQ.html">&lt;&lt;
+    Valgrind FAQ</a></td><td><a href="FAQ.html">Up</a></td><td><a href="x.html">Home</a></td>
+    </tr></table>
+    <div class="related" role="navigation"><a href="i.html">index</a></div>
+    <ol class="breadcrumb"><li>Docs</li></ol><div role="navigation">Next page</div>
+    <table class="results"><tr><td>A real table stays.</td></tr></table></body></html>"""
+    extracted = extract_text(page, filename="faq.html")
+    assert extracted.title == "Valgrind FAQ"
+    assert extracted.text.split("\n\n") == [
+        '1.1. How do you pronounce "Valgrind"?',
+        'The "grind" is pronounced short.',
+        "A real table stays.",
+    ]
+
+
 def test_html_is_detected_from_content_without_a_name():
     assert detect_kind(b"<!DOCTYPE html><html><body>x</body></html>") == "html"
 
