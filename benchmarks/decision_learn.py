@@ -1,6 +1,6 @@
 """Fit how the reader's logit becomes a confidence and an outcome, on the tuning halves only.
 
-    python benchmarks/decision_learn.py [--limit N] [--cache DIR]
+    python benchmarks/decision_learn.py [--limit N] [--cache DIR] [--reader FILE]
 
 Reads every question of the tuning data with the shipped reader (retrieval.answer's
 read_question, the path answer_question takes) and fits retrieval.answer.Decision:
@@ -13,6 +13,7 @@ Tuning data: SQuAD 2.0's tuning half (its articles sit at even positions of SQuA
 with each paragraph, and each article, as the corpus; and the casual set's tune half. The
 reader was trained on SQuAD 2.0 articles 0-13 of that file (retrieval/data/READER.md), so
 articles 14-17 are reported apart as "unseen by the reader". Readings are cached in --cache.
+--reader reads with another reader file (a candidate from retrieval/build_reader.py).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from quality_data import EVAL_DIR, SquadArticle, _squad_article
 
 from retrieval.analyzer import Analyzer
 from retrieval.answer import DEFAULT_DECISION, Decision, read_question
+from retrieval.build_reader import reader_of_file
 from retrieval.embedder import Embedder
 from retrieval.index import SentenceIndex
 from retrieval.reader import Reader
@@ -247,9 +249,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None, help="questions per SQuAD article")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/verbatim-decision"))
+    parser.add_argument("--reader", type=Path, help="a reader-int8.onnx other than the shipped")
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
-    reader, embedder = Reader(), Embedder()
+    reader = reader_of_file(args.reader) if args.reader else Reader()
+    embedder = Embedder()
     sets = {
         "squad2-paragraph": cached(
             args.cache / "squad2-paragraph.jsonl",
