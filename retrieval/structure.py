@@ -42,6 +42,17 @@ def answers_nothing(text: str) -> bool:
     return len(text) <= MAX_SENTENCE_CHARS and (is_question(text) or is_label(text))
 
 
+def is_own_title(sentence: Sentence) -> bool:
+    """Whether the sentence only repeats its document's title ("GIT-STASH" atop a manual page).
+
+    The citation names the document already: its title alone answers nothing.
+    """
+    title = sentence.document.title
+    return bool(title) and " ".join(sentence.text.split()).casefold() == " ".join(
+        title.split()
+    ).casefold()
+
+
 def is_lead_in(text: str) -> bool:
     """Whether the sentence introduces what follows: a question line, a heading, a term."""
     if len(text) > MAX_SENTENCE_CHARS:
