@@ -11,14 +11,15 @@ from retrieval.types import Sentence
 
 # Up to this many sentences the question is compared with every vector: at 100,000 that took
 # 7 ms of a 40 ms answer. Past it, first with every vector cut to its first COMPONENTS
-# principal axes, and the SHORTLIST best by that in full: 2 ms (3 on the one BLAS thread
-# that retrieval/onnx_model.py leaves numpy). Over SQuAD's 10,281 real sentences the
-# shortlist found 99.93% of the exact nearest 10, and the same nearest 10 for 299 of 300
-# questions (64 axes or a shortlist of 256: 290); over 28,069, all 300
+# principal axes, and the SHORTLIST best by that in full. Reading the cut vectors is most of
+# the time, so fewer axes and a longer shortlist are faster: 2.6 ms on the one BLAS thread
+# that retrieval/onnx_model.py leaves numpy, where 96 axes and 512 took 3.3. Over SQuAD's
+# 10,281 real sentences it found 99.93% of the exact nearest 10, and the same nearest 10 for
+# 299 of 300 questions; over 28,069, 99.90% and 298 (96 and 512: 299 and 300)
 # (benchmarks/speed_reader.py).
 EXACT_UP_TO = 30_000
-COMPONENTS = 96
-SHORTLIST = 512
+COMPONENTS = 64
+SHORTLIST = 1_024
 # The axes come from about this many of the vectors, evenly spread: 30 ms when a table of
 # 100,000 is made (making it, which copies every vector, takes about 100 ms more).
 AXES_SAMPLE = 4_096
