@@ -27,7 +27,6 @@ from retrieval.structure import (
     answers_nothing,
     body_after,
     is_lead_in,
-    is_own_title,
     is_question,
     section_of,
 )
@@ -431,13 +430,13 @@ def _pool(index: SentenceIndex, rescored: Sequence[Rescored], body: int) -> list
     of its own and its lead-in's); a heading stays a candidate itself only
     when nothing follows it (a list of short rules, the end of a document). A question or a
     bare label ("5.1.") never does: with nothing under it (a table of contents' entry, the
-    last line) it answers nothing; nor does the document's title said again in its text.
+    last line) it answers nothing.
     """
     pool: dict[int, _Candidate] = {}
     for each in rescored:
         sentence = each.sentence
         under = body_after(index, sentence, body) if is_lead_in(sentence.text) else []
-        if not under and (answers_nothing(sentence.text) or is_own_title(sentence)):
+        if not under and answers_nothing(sentence.text):
             continue
         if not under:
             have = pool.get(sentence.id)

@@ -42,18 +42,6 @@ def answers_nothing(text: str) -> bool:
     return len(text) <= MAX_SENTENCE_CHARS and (is_question(text) or is_label(text))
 
 
-def is_own_title(sentence: Sentence) -> bool:
-    """Whether the sentence only repeats its document's title ("GIT-STASH" atop a manual page).
-
-    The citation names the document already: its title alone answers nothing. A text longer
-    than a sentence is split into is not copied to find out.
-    """
-    title, text = sentence.document.title, sentence.text
-    if not title or len(text) > MAX_SENTENCE_CHARS:
-        return False
-    return " ".join(text.split()).casefold() == " ".join(title.split()).casefold()
-
-
 def is_lead_in(text: str) -> bool:
     """Whether the sentence introduces what follows: a question line, a heading, a term."""
     if len(text) > MAX_SENTENCE_CHARS:

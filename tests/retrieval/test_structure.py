@@ -139,24 +139,6 @@ def test_without_a_reader_a_question_line_passes_its_match_to_its_answer():
     assert not any(hit.sentence.text.endswith("?") for hit in listed.hits), listed
 
 
-
-def test_the_documents_own_title_said_again_is_never_an_answer():
-    # A manual page's HTML opens with its title, then a heading with no text under the title.
-    page = ["GIT-STASH", "NAME", "git-stash - Stash the changes in a dirty working directory"]
-    index = one_document(page, ANALYZER, "git-stash")
-    for reader in (None, Reader()):
-        answer = answer_question(
-            "git stash", index, ANALYZER, min_confidence=0.0, reader=reader
-        )
-        texts = [hit.sentence.text for hit in (*answer.hits, *answer.closest)]
-        assert texts, answer
-        assert "GIT-STASH" not in texts, answer
-    # Under another document's title, the same line stays a candidate.
-    other = one_document(page, ANALYZER, "Git manual")
-    answer = answer_question("git stash", other, ANALYZER, min_confidence=0.0)
-    assert "GIT-STASH" in [hit.sentence.text for hit in answer.hits]
-
-
 WITH_CONTENTS = [
     "Contents",
     "3.1.",
