@@ -55,10 +55,8 @@ import math
 import random
 import re
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
-from retrieval.faqs import Entry, faq_entries
 from retrieval.onnx_model import ModelFiles
 from retrieval.reader import Reader
 
@@ -88,30 +86,14 @@ class Casualiser:
     """Rewrites a question the way members type one, to teach the reader their words.
 
     Each question is left alone or, by chance: lower-cased without its question mark (as
-    most members type), given a typo in one longer word, given chat's short forms ("y r",
-    "w/"), framed by chat words ("hey", "anyone know", "thanks"), and one of its words that
-    the answer also uses swapped for a WordNet synonym of its first sense, so that the reader
-    learns to match meaning when the words differ (members rarely use the document's word).
+    most members type), given a typo in one longer word, framed by chat words ("hey", "anyone
+    know", "thanks"), and one of its words that the answer also uses swapped for a WordNet
+    synonym of its first sense, so that the reader learns to match meaning when the words
+    differ (members rarely use the document's word).
     """
 
     PREFIXES = ("hey ", "hi, ", "quick q: ", "anyone know ", "does anyone know ", "so ", "pls ")
     SUFFIXES = (" thanks", " thx", " ??", " lol", " pls", " anyone?")
-    # Chat's short forms of common words, as members type them; by chance some of a
-    # question's are shortened, so that the reader knows "y r" and "w/" when it meets them.
-    SHORT = {
-        "you": "u", "your": "ur", "you're": "ur", "are": "r", "why": "y", "with": "w/",
-        "without": "w/o", "people": "ppl", "please": "pls", "because": "bc", "probably":
-        "prob", "something": "smth", "about": "abt", "command": "cmd", "directory": "dir",
-        "configuration": "config", "documentation": "docs", "algorithm": "algo", "message":
-        "msg", "information": "info", "temporary": "temp", "permanently": "perma", "really":
-        "rly", "what's": "whats", "don't": "dont", "doesn't": "doesnt", "can't": "cant",
-        "isn't": "isnt", "i'm": "im", "before": "b4", "for": "4", "version": "ver",
-        "library": "lib", "application": "app", "repository": "repo", "utility": "util",
-    }
-    _SHORTENED = re.compile(
-        r"(?<![\w'])(" + "|".join(re.escape(w) for w in sorted(SHORT, key=len, reverse=True))
-        + r")(?![\w'])", re.IGNORECASE,
-    )
 
     def __init__(self, rng: random.Random, synonyms: dict[str, list[str]]) -> None:
         self.rng = rng
@@ -124,8 +106,6 @@ class Casualiser:
             question = self._synonym(question, answers)
         if rng.random() < 0.15:
             question = self._typo(question)
-        if rng.random() < 0.25:
-            question = self._shortened(question)
         if rng.random() < 0.45:
             question = question.lower().rstrip("?").strip()
         elif rng.random() < 0.2:
@@ -146,13 +126,6 @@ class Casualiser:
             return question
         word = self.rng.choice(words)
         return _swapped(question, word, self.rng.choice(self.synonyms[word.group().lower()]))
-
-    def _shortened(self, question: str) -> str:
-        """Each of the question's words that chat shortens, shortened at even odds."""
-        return self._SHORTENED.sub(
-            lambda m: self.SHORT[m.group().lower()] if self.rng.random() < 0.5 else m.group(),
-            question,
-        )
 
     def _typo(self, question: str) -> str:
         words = [m for m in _WORD.finditer(question) if len(m.group()) >= 5]
@@ -276,13 +249,11 @@ def make_pairs(
     synonyms: dict[str, list[str]] | None = None,
     antonyms: dict[str, list[str]] | None = None,
     near_misses: float = 0.0,
-    faqs: Sequence[Path] = (),
 ) -> tuple[list[dict], list[dict]]:
     """Training and validation pairs: {"q": question, "s": sentence, "y": 0 or 1}.
 
     With `near_misses`, that share of the training articles' answerable questions also gives
-    a NearMiss question paired with its answer as a negative; all of those are kept. `faqs`
-    (files retrieval.faqs reads) add faq_pairs.
+    a NearMiss question paired with its answer as a negative; all of those are kept.
     """
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     from quality_data import SquadArticle, _squad_article, load_selqa
@@ -334,8 +305,6 @@ def make_pairs(
         for i, candidate in enumerate(q.candidates):
             if i in q.answers or rng.random() < 0.6:
                 train.append({"q": text, "s": candidate, "y": int(i in q.answers)})
-    for path in faqs:
-        train += faq_pairs(faq_entries(path), casual, rng)
     positives = [p for p in train if p["y"]]
     near = [p for p in train if p.get("near")]
     negatives = [p for p in train if not p["y"] and not p.get("near")]
@@ -344,35 +313,6 @@ def make_pairs(
     train = positives + near + negatives[: 3 * len(positives)]
     rng.shuffle(train)
     return train, validation
-
-
-def faq_pairs(entries: Sequence[Entry], casual: Casualiser, rng: random.Random) -> list[dict]:
-    """Each FAQ question, rewritten twice as members type, against its answer and its neighbours'.
-
-    The reader reads a sentence under a question line with that line before it, so the
-    answer's first sentence is a positive with its question before it and without (the
-    answer must be read, not only the question line matched); when that sentence is too
-    short to say anything ("Yes."), the next one is a positive too. The three other entries
-    of the same FAQ whose question and first sentence share most words with the question
-    are negatives as the reader would read them, and one more entry's first sentence alone.
-    """
-    pairs = []
-    for at, entry in enumerate(entries):
-        first = entry.sentences[0]
-        answers = [f"{entry.question} {first}", first]
-        if len(_WORD.findall(first)) < 6 and len(entry.sentences) > 1:
-            answers.append(f"{entry.question} {entry.sentences[1]}")
-        others = [other for n, other in enumerate(entries) if n != at]
-        if not others:
-            continue
-        others.sort(key=lambda o: -_overlap(entry.question, f"{o.question} {o.sentences[0]}"))
-        negatives = [f"{o.question} {o.sentences[0]}" for o in others[:3]]
-        negatives.append(rng.choice(others).sentences[0])
-        for _ in range(2):
-            text = casual(entry.question, list(entry.sentences[:2]))
-            pairs += [{"q": text, "s": s, "y": 1} for s in answers]
-            pairs += [{"q": text, "s": s, "y": 0} for s in negatives]
-    return pairs
 
 
 def train(
@@ -553,10 +493,6 @@ def main() -> None:
         "--near-misses", type=float, default=0.0,
         help="share of answerable questions also made into near misses (antonyms: --wordnet)",
     )
-    parser.add_argument(
-        "--faq", type=Path, action="append", default=[],
-        help="an FAQ file to train on too (perlfaq*.pod, Python's faq/*.rst.txt); repeatable",
-    )
     args = parser.parse_args()
     if args.embedder:
         export_embedder(args.base, args.work)
@@ -564,7 +500,7 @@ def main() -> None:
     synonyms = wordnet_synonyms(args.wordnet) if args.wordnet else None
     antonyms = wordnet_antonyms(args.wordnet) if args.wordnet else None
     pairs, validation = make_pairs(
-        args.eval, random.Random(SEED), synonyms, antonyms, args.near_misses, args.faq
+        args.eval, random.Random(SEED), synonyms, antonyms, args.near_misses
     )
     print(f"{len(pairs)} training pairs, {len(validation)} validation pairs", flush=True)
     if args.teacher:

@@ -127,14 +127,3 @@ def test_no_near_miss_without_a_word_to_change():
     near_miss = NearMiss(random.Random(5), {"large": ["small"]})
     # "large" is not in the answer, and the answer's names are all the article has.
     assert near_miss("who built a large press?", ARTICLE[:1], ARTICLE[:1]) is None
-
-
-def test_chat_short_forms_replace_whole_words_only_and_keep_the_rest():
-    casual = Casualiser(random.Random(5), {})
-    question = "Why are your files bigger with threads? Version four, for you."
-    shortened = {casual._shortened(question) for _ in range(200)}
-    assert "y r ur files bigger w/ threads? ver four, 4 u." in shortened
-    assert question in shortened  # each word at even odds: sometimes none
-    for each in shortened:
-        # "bigger", "threads" and "four" are not shortened; "four" holds "for" but is no match.
-        assert "bigger" in each and "threads" in each and "four" in each
