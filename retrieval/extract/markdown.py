@@ -56,29 +56,40 @@ def _markdown_parser(budget: _MarkdownBudget) -> MarkdownIt:
 
 
 def markdown_text(source: str, budget: int = MAX_MARKDOWN_WORK) -> tuple[str, str | None]:
-    """Markdown without its markup: one block per paragraph, heading, list item or code block."""
+    """Markdown without its markup: one block per paragraph, heading, list item or code block.
+
+    The title is the first top-level heading ("# Name"), or else a heading that opens the
+    text. A README that starts with a logo and a paragraph has neither: its first "##
+    Benchmarks" names a section, not the document.
+    """
     tokens = _markdown_parser(_MarkdownBudget(budget)).parse(source)
     blocks: list[str] = []
-    title: str | None = None
-    in_heading = False
+    top_level: str | None = None
+    opening: str | None = None
+    heading: str | None = None
     for token in tokens:
         if token.type == "heading_open":
-            in_heading = True
+            heading = token.tag
         elif token.type == "heading_close":
-            in_heading = False
+            heading = None
         elif token.type == "inline":
             text = "".join(_inline_text(child) for child in token.children or [])
             if text.strip():
+                if heading is not None and not blocks:
+                    opening = text.strip()
+                if heading == "h1" and top_level is None:
+                    top_level = text.strip()
                 blocks.append(text.strip())
-                if in_heading and title is None:
-                    title = text.strip()
         elif token.type in ("fence", "code_block") and token.content.strip():
             blocks.append(token.content.strip())
         elif token.type == "html_block":
-            inner, _ = html_text(token.content)
+            # A README's '<h1 align="center">Name</h1>' is a top-level heading too.
+            inner, html_title = html_text(token.content)
+            if html_title and top_level is None:
+                top_level = html_title
             if inner.strip():
                 blocks.append(inner.strip())
-    return "\n\n".join(blocks), title
+    return "\n\n".join(blocks), top_level or opening
 
 
 def _inline_text(token: object) -> str:

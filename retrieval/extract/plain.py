@@ -9,15 +9,19 @@ _TITLE_LINE = re.compile(r"^[^\n]{1,150}$")
 _TITLE_PREAMBLE_LINES = 3
 # A title's over- or underline: one punctuation character, repeated (reST and Setext headings).
 _ADORNMENT = re.compile(r"^([!-/:-@\[-`{-~])\1{2,}$")
-_SENTENCE_END = re.compile(r"[.!?:;,]['\"”’)\]]*$")
+_SENTENCE_END = re.compile(r"[.!?:;,…]['\"”’)\]]*$")
+# A line this short without closing punctuation is an item of a list, not wrapped prose.
+_LIST_LINE_CHARS = 40
 
 
 def plain_text(text: str) -> tuple[str, str | None]:
     """A short first line with no closing punctuation, followed by more text, is the title.
 
-    reStructuredText's furniture before it is passed over: an overline of one repeated
-    symbol ("=====") and comments (".. SPDX-License-Identifier: ..."); an underline below it
-    goes with it.
+    Above prose it leaves the text, as a headline does. Above a short line that does not
+    end a sentence it stays: it may be the first of a pasted list of rules ("No spam", "Be
+    kind"), which must stay quotable. reStructuredText's furniture around it is dropped: an
+    overline of one repeated symbol ("=====") and comments (".. SPDX-License-Identifier:
+    ...") before it, an underline below it.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     rest = text.strip()
@@ -29,8 +33,14 @@ def plain_text(text: str) -> tuple[str, str | None]:
     first, sep, rest = rest.partition("\n")
     first = first.strip()
     if sep and rest.strip() and _TITLE_LINE.match(first) and not _SENTENCE_END.search(first):
-        underline, below, after = rest.strip().partition("\n")
-        if _ADORNMENT.match(underline.strip()) and below:
-            rest = after
+        following, below, after = rest.strip().partition("\n")
+        if _ADORNMENT.match(following.strip()) and below:
+            return after, first
+        if _is_list_line(following.strip()):
+            return f"{first}\n\n{rest.lstrip()}", first
         return rest, first
     return text, None
+
+
+def _is_list_line(line: str) -> bool:
+    return len(line) <= _LIST_LINE_CHARS and not _SENTENCE_END.search(line)

@@ -14,6 +14,7 @@ from retrieval.extract.encoding import decode_text
 from retrieval.extract.html import html_shape, html_text
 from retrieval.extract.limits import MAX_HTML_ELEMENTS, MAX_TEXT_CHARS
 from retrieval.extract.markdown import _markdown_parser, _MarkdownBudget, markdown_text
+from retrieval.sentences import split_sentences
 
 
 def make_pdf(*paragraphs: str, title: str | None = None) -> bytes:
@@ -33,6 +34,26 @@ def test_plain_text_takes_a_short_first_line_as_title():
     assert extracted.title == "Water rules"
     assert extracted.text.strip() == "Boil water for one minute. Then cool it."
     assert extracted.kind == "text"
+
+
+@pytest.mark.parametrize("gap", [b"\n", b"\n\n"])
+def test_a_pasted_list_keeps_its_first_line_when_it_becomes_the_title(gap):
+    # The first of the rules must stay quotable, though it also names the document.
+    extracted = extract_text(gap.join([b"No spam", b"Be kind", b"No ads"]))
+    assert extracted.title == "No spam"
+    assert split_sentences(extracted.text)[0] == "No spam"
+    assert "Be kind" in extracted.text and "No ads" in extracted.text
+
+
+def test_a_title_above_wrapped_prose_leaves_the_text():
+    # The line under it does not end a sentence either, but it is long: prose, wrapped.
+    extracted = extract_text(
+        b"Water rules\nBoil water for one minute and then let it stand for\na while to cool.\n"
+    )
+    assert extracted.title == "Water rules"
+    assert split_sentences(extracted.text) == [
+        "Boil water for one minute and then let it stand for a while to cool."
+    ]
 
 
 @pytest.mark.parametrize(
@@ -68,6 +89,24 @@ def test_markdown_strips_markup_and_keeps_headings_as_text():
     assert "**" not in extracted.text and "](" not in extracted.text
     assert "Limits" in extracted.text
     assert "Files up to 10 MB." in extracted.text.split("\n\n")
+
+
+@pytest.mark.parametrize(
+    ("source", "title"),
+    [
+        # A README under a logo: its first heading, after the text, names a section.
+        (
+            b'<p align="center"><img src="logo.png" alt="Zstd"></p>\n\nZstd compresses.\n\n'
+            b"## Benchmarks\n\nFast.\n",
+            None,
+        ),
+        (b'<h1 align="center">Zstd</h1>\n\nZstd compresses.\n\n## Benchmarks\n\nFast.\n', "Zstd"),
+        (b"Badges here.\n\n# Zstd\n\nZstd compresses.\n\n## Benchmarks\n\nFast.\n", "Zstd"),
+        (b"## Rules\n\n- No spam.\n- Be kind.\n", "Rules"),
+    ],
+)
+def test_a_markdown_title_is_a_top_level_heading_or_one_that_opens_the_text(source, title):
+    assert extract_text(source, filename="README.md").title == title
 
 
 def test_html_keeps_readable_text_only():
