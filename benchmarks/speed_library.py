@@ -435,7 +435,7 @@ def _index_side_seconds(library: Library, scope: int, document_id: int) -> float
     from bot.store import StoredSentence
 
     stored = [
-        (StoredSentence(s.id, s.document.id, s.document.title, "", s.position, s.text), None)
+        (StoredSentence(s.id, s.document.id, s.document.title, "", "", s.position, s.text), None)
         for s, _ in rows
     ]
     t = time.perf_counter()

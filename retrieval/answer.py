@@ -26,6 +26,7 @@ from retrieval.spelling import mended
 from retrieval.structure import (
     answers_nothing,
     body_after,
+    heads_sections,
     is_lead_in,
     is_question,
     section_of,
@@ -367,10 +368,14 @@ def _distinct(index: SentenceIndex, rescored: Sequence[Rescored], body: int) -> 
 
     A table of contents repeats an FAQ's questions: of a lead-in said twice, the copy with
     sentences under it is kept (in the first copy's place), since it is the one that answers.
+    A document's title line above its first section (heads_sections) takes no place: it
+    answers nothing and has nothing under it to pass its match to.
     """
     first: dict[str, Rescored] = {}
     for each in rescored:
         text = each.sentence.text
+        if heads_sections(index, each.sentence):
+            continue
         have = first.get(text)
         if have is None:
             first[text] = each

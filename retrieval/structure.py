@@ -20,6 +20,8 @@ _HEADING_WORDS = 10
 SECTION_REACH = 4
 # How far up a list of short items its opening heading is looked for.
 LIST_REACH = 30
+# Documents whose title comes from markup (<title>, "# Title", a PDF's metadata).
+_MARKUP_KINDS = frozenset({"html", "markdown", "pdf"})
 
 
 def is_question(text: str) -> bool:
@@ -52,6 +54,28 @@ def is_lead_in(text: str) -> bool:
     if stripped.endswith(":"):
         return len(stripped.split()) <= 2 * _HEADING_WORDS
     return len(stripped.split()) <= _HEADING_WORDS and not stripped.endswith(_CLOSED)
+
+
+def heads_sections(index: SentenceIndex, sentence: Sentence) -> bool:
+    """Whether the sentence is its document's title line, above the document's first section.
+
+    "GIT-STASH" atop a manual page, above its "NAME": the citation names the document
+    already, and the title alone answers nothing. Otherwise a lead-in followed at once by
+    another is content (an item of a list of short rules). Plain text's title is only a short
+    first line, which may be the first rule of a pasted list: there it counts only above a
+    lead-in with sentences of its own ("XZ Utils FAQ" above "Q: ...?" and its answer).
+    """
+    document = sentence.document
+    if not is_lead_in(sentence.text) or _folded(sentence.text) != _folded(document.title):
+        return False
+    _before, after = index.neighbours(sentence)
+    if after is None or not is_lead_in(after.text):
+        return False
+    return document.kind in _MARKUP_KINDS or bool(body_after(index, after, 1))
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.split()).casefold()
 
 
 def section_of(index: SentenceIndex, sentence: Sentence) -> Sentence | None:

@@ -197,7 +197,9 @@ class ScopeIndexes:
         for row, cached in rows:
             ref = refs.get(row.document_id)
             if ref is None:
-                ref = refs[row.document_id] = DocumentRef(row.document_id, row.title, row.source)
+                ref = refs[row.document_id] = DocumentRef(
+                    row.document_id, row.title, row.source, row.kind
+                )
             sentences.append(Sentence(row.id, ref, row.position, row.text))
             if cached is not None:
                 terms.append([canonical(t, t) for t in cached.split(" ")] if cached else [])
@@ -268,7 +270,7 @@ def _segment_of(stored: Sequence[tuple[StoredDocument, PreparedDocument, list[in
     """One segment for stored documents: each one's own segment, merged if there are several."""
     segments = [
         Segment.of_document(
-            DocumentRef(document.id, document.title, document.source),
+            DocumentRef(document.id, document.title, document.source, document.kind),
             ids,
             prepared.sentences,
             prepared.postings,

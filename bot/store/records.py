@@ -54,6 +54,7 @@ class StoredSentence:
     document_id: int
     title: str
     source: str
+    kind: str
     position: int
     text: str
 

@@ -6,7 +6,7 @@ from retrieval.analyzer import Analyzer
 from retrieval.answer import Outcome, answer_question, read_question
 from retrieval.index import SentenceIndex
 from retrieval.reader import Reader
-from retrieval.structure import body_after, is_lead_in, section_of
+from retrieval.structure import body_after, heads_sections, is_lead_in, section_of
 from tests.retrieval.documents import index_of as one_document
 
 ANALYZER = Analyzer()
@@ -101,6 +101,44 @@ def test_a_question_with_nothing_under_it_is_never_quoted():
     shown = [hit.sentence.text for hit in answer.hits + answer.closest]
     assert shown, answer
     assert not any(text.endswith("?") or text[0].isdigit() for text in shown), answer
+
+
+# A manual page as HTML: its title, the contents' headings, then each section.
+MANUAL_PAGE = [
+    "GIT-STASH",
+    "NAME",
+    "SYNOPSIS",
+    "DESCRIPTION",
+    "NAME",
+    "git-stash - Stash the changes in a dirty working directory away.",
+    "DESCRIPTION",
+    "Use git stash when you want to record the current state of the working directory.",
+]
+
+
+def test_the_title_line_above_the_first_section_is_never_quoted():
+    index = one_document(MANUAL_PAGE, ANALYZER, "git-stash", "html")
+    assert heads_sections(index, index.sentences[0])
+    for reader in (Reader(), None):
+        answer = answer_question("git stash", index, ANALYZER, reader=reader, min_confidence=0.1)
+        shown = [hit.sentence.text for hit in answer.hits + answer.closest]
+        assert shown, answer
+        assert "GIT-STASH" not in shown, answer
+
+
+def test_a_plain_text_title_heads_sections_only_above_a_lead_in_with_a_body():
+    faq = ["XZ Utils FAQ", "Q: What do the letters XZ mean?", "A: Nothing."]
+    index = one_document(faq, ANALYZER, "XZ Utils FAQ")
+    assert heads_sections(index, index.sentences[0])
+    # A pasted list of rules titled by its first: that rule stays quotable.
+    rules = ["No spam", "Be kind", "No NSFW content"]
+    index = one_document(rules, ANALYZER, "No spam")
+    assert not heads_sections(index, index.sentences[0])
+    answer = answer_question("is spam ok", index, ANALYZER, reader=Reader())
+    assert [hit.sentence.text for hit in answer.hits + answer.closest][:1] == ["No spam"]
+    # Markdown's title is a heading: the line that says it again heads what follows.
+    index = one_document(rules, ANALYZER, "No spam", "markdown")
+    assert heads_sections(index, index.sentences[0])
 
 
 def test_the_same_question_gets_the_same_answer_every_time():

@@ -81,12 +81,12 @@ _DELETE_SENTENCES = """
 """
 # LIMIT -1: no limit.
 _DOCUMENT_SENTENCES = """
-    SELECT s.id, d.id, d.title, d.source, s.position, s.text
+    SELECT s.id, d.id, d.title, d.source, d.kind, s.position, s.text
     FROM sentences s JOIN documents d ON d.id = s.document_id
     WHERE d.id = ? AND s.position >= ? ORDER BY s.position LIMIT ?
 """
 _SCOPE_SENTENCES_WITH_TERMS = """
-    SELECT s.id, d.id, d.title, d.source, s.position, s.text, t.terms
+    SELECT s.id, d.id, d.title, d.source, d.kind, s.position, s.text, t.terms
     FROM sentences s JOIN documents d ON d.id = s.document_id
     LEFT JOIN sentence_terms t ON t.sentence_id = s.id
     WHERE d.scope = ? ORDER BY d.id, s.position
@@ -302,7 +302,7 @@ class Documents(SQLiteBase):
     ) -> list[tuple[StoredSentence, str | None]]:
         """Every sentence of a scope in order, with its cached analyzed terms (None if absent)."""
         async with self._reader.execute(_SCOPE_SENTENCES_WITH_TERMS, (scope,)) as cur:
-            return [(StoredSentence(*row[:6]), row[6]) for row in await cur.fetchall()]
+            return [(StoredSentence(*row[:7]), row[7]) for row in await cur.fetchall()]
 
     async def save_sentence_terms(self, terms: Sequence[tuple[int, str]]) -> None:
         """Cache analyzed terms (sentence id, space-joined terms); sentences gone are skipped."""

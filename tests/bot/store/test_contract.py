@@ -235,7 +235,7 @@ async def test_sentences_are_read_from_a_position_and_their_terms_cached(store):
     assert [s.text for s in await store.document_sentences(document.id, 2)] == ["Two.", "Three."]
     assert [s.text for s in await store.document_sentences(document.id, 1, 2)] == ["One.", "Two."]
     rows = await store.scope_sentences_with_terms(1)
-    assert rows[0][0] == StoredSentence(ids[0], document.id, "T", "s", 1, "One.")
+    assert rows[0][0] == StoredSentence(ids[0], document.id, "T", "s", "text", 1, "One.")
     assert [(s.id, terms) for s, terms in rows] == list(
         zip(ids, ["one", None, "three"], strict=True)
     )
