@@ -41,6 +41,14 @@ def test_heading_paragraphs_and_list_items_are_boundaries():
     ]
 
 
+def test_short_lines_without_bullets_are_a_list_unless_a_line_goes_on_in_lower_case():
+    # Rules pasted into Discord come one a line; no text is wrapped this narrow.
+    assert split_sentences("No spam\nBe kind\nNo ads") == ["No spam", "Be kind", "No ads"]
+    assert split_sentences("The kettle\nboils fast.") == ["The kettle boils fast."]
+    wrapped = "Boil water for one minute and then let it stand for\nA while to cool."
+    assert split_sentences(wrapped) == [wrapped.replace("\n", " ")]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
