@@ -53,8 +53,21 @@ class WordPiece:
     """Encodes texts, or pairs of texts, into word-piece ids, cut to `max_tokens` in all."""
 
     def __init__(self, tokenizer_json: str, max_tokens: int) -> None:
-        model = json.loads(tokenizer_json)["model"]
+        tokenizer = json.loads(tokenizer_json)
+        model = tokenizer["model"]
         self.vocab: dict[str, int] = model["vocab"]
+        # "[SEP]", "[MASK]"... written in a text are those tokens, as in the text the models
+        # were trained on: matched before normalising, case and all.
+        self._special_ids: dict[str, int] = {
+            token["content"]: token["id"]
+            for token in tokenizer.get("added_tokens", [])
+            if not token.get("normalized", True)
+        }
+        self._specials = (
+            re.compile("(" + "|".join(map(re.escape, self._special_ids)) + ")")
+            if self._special_ids
+            else None
+        )
         self.max_tokens = max_tokens
         self._unk = self.vocab[model["unk_token"]]
         self._cls = self.vocab["[CLS]"]
@@ -73,7 +86,19 @@ class WordPiece:
         return Encoded(ids, [0] * (len(first) + 2) + [1] * (len(second) + 1))
 
     def tokens(self, text: str) -> list[int]:
-        """The word-piece ids of a text, without special tokens or cutting."""
+        """The word-piece ids of a text, without cutting or the template's special tokens."""
+        if self._specials is None or not self._specials.search(text):
+            return self._text_ids(text)
+        ids: list[int] = []
+        for number, part in enumerate(self._specials.split(text)):
+            # split() puts what its group matched at the odd places.
+            if number % 2:
+                ids.append(self._special_ids[part])
+            else:
+                ids.extend(self._text_ids(part))
+        return ids
+
+    def _text_ids(self, text: str) -> list[int]:
         ids: list[int] = []
         for word in _words(_normalized(text)):
             ids.extend(self._word_ids(word))

@@ -22,6 +22,8 @@ REAL = [line for line in SEED_TEXT.splitlines() if line.strip()] + [
     "emoji 😀👍🏽 and symbols ©®™ ±×÷ → ⇒",
     "a" * 150,
     "supercalifragilisticexpialidocious antidisestablishmentarianism",
+    # Special tokens written in a text are those tokens (in upper case only).
+    "a [SEP] b [MASK]c[UNK] [cls] [PAD]",
 ]
 
 
