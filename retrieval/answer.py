@@ -28,6 +28,7 @@ from retrieval.structure import (
     body_after,
     heads_sections,
     is_lead_in,
+    is_own_title,
     is_question,
     section_of,
 )
@@ -59,6 +60,14 @@ class Hit:
     before: Sentence | None = None
     after: Sentence | None = None
     section: Sentence | None = None
+
+    @property
+    def context(self) -> Sentence | None:
+        """The lead-in a citation shows: none when it only says the document's title again."""
+        section = self.section
+        if section is None or is_own_title(section):
+            return None
+        return section
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,17 +65,24 @@ def heads_sections(index: SentenceIndex, sentence: Sentence) -> bool:
     first line, which may be the first rule of a pasted list: there it counts only above a
     lead-in with sentences of its own ("XZ Utils FAQ" above "Q: ...?" and its answer).
     """
-    document = sentence.document
-    if not is_lead_in(sentence.text) or _folded(sentence.text) != _folded(document.title):
+    if not is_lead_in(sentence.text) or not is_own_title(sentence):
         return False
     _before, after = index.neighbours(sentence)
     if after is None or not is_lead_in(after.text):
         return False
-    return document.kind in _MARKUP_KINDS or bool(body_after(index, after, 1))
+    return sentence.document.kind in _MARKUP_KINDS or bool(body_after(index, after, 1))
 
 
-def _folded(text: str) -> str:
-    return " ".join(text.split()).casefold()
+def is_own_title(sentence: Sentence) -> bool:
+    """Whether the sentence says its document's title again (case and spacing aside).
+
+    A text longer than a sentence (stored before sentences were capped) is not copied to
+    compare: no title is that long.
+    """
+    text, title = sentence.text, sentence.document.title
+    if len(text) > MAX_SENTENCE_CHARS:
+        return False
+    return " ".join(text.split()).casefold() == " ".join(title.split()).casefold()
 
 
 def section_of(index: SentenceIndex, sentence: Sentence) -> Sentence | None:

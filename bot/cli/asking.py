@@ -148,7 +148,7 @@ def _quoted(hits: Sequence[Hit]) -> str:
     for number, hit in enumerate(hits, 1):
         document = hit.sentence.document
         source = f" ({printable(document.source)})" if document.source else ""
-        section = f" › {printable(hit.section.text)}" if hit.section is not None else ""
+        section = f" › {printable(hit.context.text)}" if hit.context is not None else ""
         if hit.before is not None:
             lines.append(click.style(printable(hit.before.text), dim=True))
         lines.append(printable(hit.sentence.text))

@@ -207,12 +207,13 @@ def render_quote(quote_: _Quote, budget: int) -> str:
 def citation(number: int, hit: Hit) -> str:
     """`-# [1] Title › Heading — sentence 12 · source`, as a small line under the quote.
 
-    The heading or FAQ question the sentence sits under, if any, is shown as its context.
+    The heading or FAQ question the sentence sits under, if any, is shown as its context
+    (unless it only repeats the title).
     """
     document = hit.sentence.document
     parts = [f"-# [{number}] *{escape(shorten(document.title, _MAX_TITLE))}*"]
-    if hit.section is not None:
-        parts.append(f" › {escape(shorten(hit.section.text, _MAX_TITLE))}")
+    if hit.context is not None:
+        parts.append(f" › {escape(shorten(hit.context.text, _MAX_TITLE))}")
     parts.append(f" — sentence {hit.sentence.position}")
     if document.source:
         label = "source message" if "discord.com/channels/" in document.source else "source"

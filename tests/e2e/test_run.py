@@ -164,6 +164,7 @@ async def test_verbatim_run_answers_resumes_and_stops_cleanly(tmp_path):
             "PUT", rf"/applications/{discord.application_id}/guilds/{discord.guild_id}/commands"
         )
         assert sorted(c["name"] for c in synced.json) == [
+            "Add to Verbatim",
             "Ask Verbatim",
             "ask",
             "docs",
@@ -171,6 +172,10 @@ async def test_verbatim_run_answers_resumes_and_stops_cleanly(tmp_path):
             "settings",
             "solved",
         ]
+        # Moderators' message command: hidden from members by default, in servers only.
+        add_menu = next(c for c in synced.json if c["name"] == "Add to Verbatim")
+        assert add_menu["type"] == 3 and add_menu["contexts"] == [0]
+        assert int(add_menu["default_member_permissions"]) == 1 << 5  # Manage Server
         assert not any(
             r.path == f"/applications/{discord.application_id}/commands" for r in discord.requests
         )

@@ -1,4 +1,4 @@
-"""Moderators curate: /docs add, replace, remove, list and show, for this server only."""
+"""Moderators curate, for this server only: /docs and the "Add to Verbatim" message command."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot.discord.checks import is_moderator
+from bot.discord.checks import is_moderator, require_moderator
 from bot.discord.cogs.moderated import ModeratorGroupCog, server_scope, tell
 from bot.discord.render import escape, fit_lines, link, shorten
 from bot.errors import DocumentRejectedError, VerbatimError
@@ -56,6 +56,22 @@ class Docs(
 ):
     """The documents of this server: moderators only."""
 
+    def __init__(self, bot: Verbatim) -> None:
+        super().__init__(bot)
+        # A good answer someone gave in chat becomes a document, cited by a link to it. Hidden
+        # from members like the groups (a hint admins can change: add_message checks).
+        menu = app_commands.ContextMenu(name="Add to Verbatim", callback=self.add_message)
+        menu = app_commands.default_permissions(manage_guild=True)(app_commands.guild_only(menu))
+        self.add_menu = menu
+
+    async def cog_load(self) -> None:
+        """Register the message command (context menus cannot be declared in a cog)."""
+        self.bot.tree.add_command(self.add_menu)
+
+    async def cog_unload(self) -> None:
+        """Remove the message command with the cog."""
+        self.bot.tree.remove_command(self.add_menu.name, type=self.add_menu.type)
+
     # -- commands -------------------------------------------------------------------------
 
     @app_commands.command(name="add")
@@ -88,6 +104,36 @@ class Docs(
         )
         assert document is not None
         log.info("guild %s: %s added document %d", document.scope, interaction.user.id, document.id)
+        await tell(interaction, f"Added {describe(document)}.")
+
+    async def add_message(
+        self, interaction: discord.Interaction[Verbatim], message: discord.Message
+    ) -> None:
+        """Add a message's text as a document, titled by its first words, cited by its link."""
+        # A context menu is no command of the group: the group's check does not run for it.
+        require_moderator(interaction, self.bot.settings.discord.moderator_roles)
+        text = message.content.strip()
+        if not text:
+            attached = " (add an attachment with /docs add file:)" if message.attachments else ""
+            raise DocumentRejectedError(f"That message has no text to add{attached}.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        document = await self.bot.library.documents.add(
+            server_scope(interaction),
+            text.encode("utf-8"),
+            filename=None,
+            content_type="text/plain",
+            title=None,
+            source=message.jump_url,
+            added_by=str(interaction.user.id),
+        )
+        assert document is not None
+        log.info(
+            "guild %s: %s added message %d as document %d",
+            document.scope,
+            interaction.user.id,
+            message.id,
+            document.id,
+        )
         await tell(interaction, f"Added {describe(document)}.")
 
     @app_commands.command(name="replace")

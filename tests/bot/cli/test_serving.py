@@ -132,8 +132,16 @@ def test_sync_registers_the_commands(tmp_path, guild):
 
     assert completed.returncode == 0, completed.stderr
     where = f"to server {guild}" if guild else "globally"
-    assert completed.stdout.strip() == f"synced 6 commands {where}"
-    assert sorted(names) == ["Ask Verbatim", "ask", "docs", "qa", "settings", "solved"]
+    assert completed.stdout.strip() == f"synced 7 commands {where}"
+    assert sorted(names) == [
+        "Add to Verbatim",
+        "Ask Verbatim",
+        "ask",
+        "docs",
+        "qa",
+        "settings",
+        "solved",
+    ]
     assert commands_path in discord_api.hits
 
 

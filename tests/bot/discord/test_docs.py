@@ -57,6 +57,50 @@ async def test_pasted_text_and_duplicates(world, server):
     world.expected_errors()
 
 
+async def test_a_moderator_adds_a_good_message_from_the_chat(world, server):
+    # Rules typed one a line, as members write them: each line is a sentence of its own.
+    message = await server.member.send(
+        server.channel, "No spam\nBe kind to everyone\nNo NSFW content, not even in memes"
+    )
+
+    added = await server.moderator.context_menu(server.channel, "Add to Verbatim", message)
+
+    assert added.ephemeral
+    assert re.fullmatch(r"Added 'No spam', 3 sentences \(document \d+\)\.", added.response.content)
+    document = (await world.bot.store.list_documents(server.guild.id))[0]
+    assert document.source == message.jump_url
+    assert document.added_by == str(server.moderator.id)
+    sentences = await world.bot.store.document_sentences(document.id)
+    assert [s.text for s in sentences] == [
+        "No spam",
+        "Be kind to everyone",
+        "No NSFW content, not even in memes",
+    ]
+    answer = await server.member.slash(server.channel, "ask", question="can i post nsfw memes")
+    assert "No **NSFW** content, not even in **memes**" in answer.response.content
+    # Cited by a link to the message; the list's first rule is its title, said once.
+    citation = f"-# [1] *No spam* — sentence 3 · [source message]({message.jump_url})"
+    assert citation in answer.response.content
+    assert_never_pings(world.env)
+
+
+async def test_a_message_without_text_is_refused_and_members_cannot_add_one(world, server):
+    picture = await server.member.send(server.channel, attachments=[("rules.png", bytes(64))])
+    empty = await server.moderator.context_menu(server.channel, "Add to Verbatim", picture)
+    assert empty.ephemeral
+    assert empty.response.content == (
+        "That message has no text to add (add an attachment with /docs add file:)."
+    )
+
+    world.open_to_everyone(server, "Add to Verbatim")
+    text = await server.moderator.send(server.channel, "Spare widgets are in the blue cabinet.")
+    refused = await server.member.context_menu(server.channel, "Add to Verbatim", text)
+    assert refused.ephemeral and refused.response.content == NOT_MODERATOR
+
+    assert [type(error) for error in world.expected_errors()][1:] == [NotModerator]
+    assert await world.bot.store.count_documents(server.guild.id) == 0
+
+
 async def test_exactly_one_source_is_required(world, server):
     neither = await server.moderator.slash(server.channel, "docs add", title="Nothing")
     both = await server.moderator.slash(
