@@ -46,7 +46,9 @@ _ORTHO_MID_LC = 1 << 5
 _ORTHO_STARTER = _ORTHO_BEG_UC | _ORTHO_MID_LC
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n+")
-_LIST_LINE_CHARS = 40
+# A paragraph whose lines are all this short is a list, one item a line: no text is wrapped
+# this narrow (extract/plain.py keeps a title line above such a list).
+LIST_LINE_CHARS = 40
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•‣◦▪⁃–—]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)])\s+")
 _ENDS_SENTENCE = re.compile(r"[.!?:;,…]['\"”’)\]]*\s*$")
 _HAS_WORD = re.compile(r"\w")
@@ -367,9 +369,9 @@ def _paragraph_blocks(text: str, start: int, end: int) -> Iterator[tuple[int, st
     if not lines:
         return
     longest = max(len(line.strip()) for _, line in lines)
-    # No text is wrapped this narrow: short lines are a list without bullets ("No spam",
-    # "Be kind"), as rules pasted into Discord come, unless a line goes on in lower case.
-    unbulleted_list = longest <= _LIST_LINE_CHARS
+    # Short lines are a list without bullets ("No spam", "Be kind"), as rules pasted into
+    # Discord come, unless a line goes on in lower case.
+    unbulleted_list = longest <= LIST_LINE_CHARS
     current: list[tuple[int, str]] = []
     for number, (offset, line) in enumerate(lines):
         starts_item = _LIST_ITEM.match(line) or (

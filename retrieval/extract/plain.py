@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 
+from retrieval.sentences import LIST_LINE_CHARS
+
 _TITLE_LINE = re.compile(r"^[^\n]{1,150}$")
 # Lines of reST furniture (comments, an overline) passed over before a plain text's title.
 _TITLE_PREAMBLE_LINES = 3
 # A title's over- or underline: one punctuation character, repeated (reST and Setext headings).
 _ADORNMENT = re.compile(r"^([!-/:-@\[-`{-~])\1{2,}$")
 _SENTENCE_END = re.compile(r"[.!?:;,…]['\"”’)\]]*$")
-# A line this short without closing punctuation is an item of a list, not wrapped prose.
-_LIST_LINE_CHARS = 40
 
 
 def plain_text(text: str) -> tuple[str, str | None]:
@@ -43,4 +43,5 @@ def plain_text(text: str) -> tuple[str, str | None]:
 
 
 def _is_list_line(line: str) -> bool:
-    return len(line) <= _LIST_LINE_CHARS and not _SENTENCE_END.search(line)
+    # An item of a list of short lines, not wrapped prose.
+    return len(line) <= LIST_LINE_CHARS and not _SENTENCE_END.search(line)
