@@ -25,6 +25,8 @@ SEED_ANSWER = (
 # threshold (confidence 0.51 where 0.53 answers): a post for tests of what follows an answer
 # asks in full.
 SEED_POST = ("Forces", "how many Special Operations forces is the Obama administration sending?")
+# The application commands the bot syncs to Discord, sorted by name.
+COMMAND_NAMES = ["Add to Verbatim", "Ask Verbatim", "ask", "docs", "qa", "settings", "solved"]
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot.store import open_store
-from tests.conftest import SEED_ANSWER, SEED_QUESTION
+from tests.conftest import COMMAND_NAMES, SEED_ANSWER, SEED_QUESTION
 from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.fake_wire import HEARTBEAT, IDENTIFY, RESUME, Request
 
@@ -163,15 +163,7 @@ async def test_verbatim_run_answers_resumes_and_stops_cleanly(tmp_path):
         synced = await discord.wait_for_request(
             "PUT", rf"/applications/{discord.application_id}/guilds/{discord.guild_id}/commands"
         )
-        assert sorted(c["name"] for c in synced.json) == [
-            "Add to Verbatim",
-            "Ask Verbatim",
-            "ask",
-            "docs",
-            "qa",
-            "settings",
-            "solved",
-        ]
+        assert sorted(c["name"] for c in synced.json) == COMMAND_NAMES
         # Moderators' message command: hidden from members by default, in servers only.
         add_menu = next(c for c in synced.json if c["name"] == "Add to Verbatim")
         assert add_menu["type"] == 3 and add_menu["contexts"] == [0]
