@@ -50,7 +50,8 @@ _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n+")
 # this narrow (extract/plain.py keeps a title line above such a list).
 LIST_LINE_CHARS = 40
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•‣◦▪⁃–—]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)])\s+")
-_ENDS_SENTENCE = re.compile(r"[.!?:;,…]['\"”’)\]]*\s*$")
+# A line that ends as a sentence does (closing quotes and brackets aside).
+ENDS_SENTENCE = re.compile(r"[.!?:;,…]['\"”’)\]]*\s*$")
 _HAS_WORD = re.compile(r"\w")
 # A list written on one line: "1.) First 2.) Second", "• 9. First • 10. Second", "a. One b. Two".
 _BULLETS = "•‣◦▪⁃*-"
@@ -402,5 +403,5 @@ def _is_heading(line: str, number: int, line_count: int, longest: int) -> bool:
         and line_count > 1
         and len(stripped) <= 120
         and len(stripped) < 0.8 * longest
-        and not _ENDS_SENTENCE.search(stripped)
+        and not ENDS_SENTENCE.search(stripped)
     )

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 
-from retrieval.sentences import LIST_LINE_CHARS
+from retrieval.sentences import ENDS_SENTENCE, LIST_LINE_CHARS
 
 _TITLE_LINE = re.compile(r"^[^\n]{1,150}$")
 # Lines of reST furniture (comments, an overline) passed over before a plain text's title.
 _TITLE_PREAMBLE_LINES = 3
 # A title's over- or underline: one punctuation character, repeated (reST and Setext headings).
 _ADORNMENT = re.compile(r"^([!-/:-@\[-`{-~])\1{2,}$")
-_SENTENCE_END = re.compile(r"[.!?:;,…]['\"”’)\]]*$")
 
 
 def plain_text(text: str) -> tuple[str, str | None]:
@@ -32,7 +31,7 @@ def plain_text(text: str) -> tuple[str, str | None]:
         rest = after.strip()
     first, sep, rest = rest.partition("\n")
     first = first.strip()
-    if sep and rest.strip() and _TITLE_LINE.match(first) and not _SENTENCE_END.search(first):
+    if sep and rest.strip() and _TITLE_LINE.match(first) and not ENDS_SENTENCE.search(first):
         following, below, after = rest.strip().partition("\n")
         if _ADORNMENT.match(following.strip()) and below:
             return after, first
@@ -44,4 +43,4 @@ def plain_text(text: str) -> tuple[str, str | None]:
 
 def _is_list_line(line: str) -> bool:
     # An item of a list of short lines, not wrapped prose.
-    return len(line) <= LIST_LINE_CHARS and not _SENTENCE_END.search(line)
+    return len(line) <= LIST_LINE_CHARS and not ENDS_SENTENCE.search(line)
