@@ -92,19 +92,7 @@ class Docs(
         """Add a document from a file, pasted text or a URL."""
         self.check_one_source(file, text, url)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        given = await self.read_input(file, text, url)
-        document = await self.bot.library.documents.add(
-            server_scope(interaction),
-            given.data,
-            filename=given.filename,
-            content_type=given.content_type,
-            title=title,
-            source=given.source or "",
-            added_by=str(interaction.user.id),
-        )
-        assert document is not None
-        log.info("guild %s: %s added document %d", document.scope, interaction.user.id, document.id)
-        await tell(interaction, f"Added {describe(document)}.")
+        await self.add_and_tell(interaction, await self.read_input(file, text, url), title)
 
     async def add_message(
         self, interaction: discord.Interaction[Verbatim], message: discord.Message
@@ -117,24 +105,8 @@ class Docs(
             attached = " (add an attachment with /docs add file:)" if message.attachments else ""
             raise DocumentRejectedError(f"That message has no text to add{attached}.")
         await interaction.response.defer(ephemeral=True, thinking=True)
-        document = await self.bot.library.documents.add(
-            server_scope(interaction),
-            text.encode("utf-8"),
-            filename=None,
-            content_type="text/plain",
-            title=None,
-            source=message.jump_url,
-            added_by=str(interaction.user.id),
-        )
-        assert document is not None
-        log.info(
-            "guild %s: %s added message %d as document %d",
-            document.scope,
-            interaction.user.id,
-            message.id,
-            document.id,
-        )
-        await tell(interaction, f"Added {describe(document)}.")
+        given = DocumentInput(text.encode("utf-8"), None, "text/plain", message.jump_url)
+        await self.add_and_tell(interaction, given, None)
 
     @app_commands.command(name="replace")
     @app_commands.describe(
@@ -249,6 +221,29 @@ class Docs(
         ]
 
     # -- helpers ----------------------------------------------------------------------------
+
+    async def add_and_tell(
+        self, interaction: discord.Interaction[Verbatim], given: DocumentInput, title: str | None
+    ) -> None:
+        """Add what a moderator handed in to this server's documents, and say what was added."""
+        document = await self.bot.library.documents.add(
+            server_scope(interaction),
+            given.data,
+            filename=given.filename,
+            content_type=given.content_type,
+            title=title,
+            source=given.source or "",
+            added_by=str(interaction.user.id),
+        )
+        assert document is not None
+        log.info(
+            "guild %s: %s added document %d from %s",
+            document.scope,
+            interaction.user.id,
+            document.id,
+            given.source or "pasted text",
+        )
+        await tell(interaction, f"Added {describe(document)}.")
 
     def check_one_source(
         self, file: discord.Attachment | None, text: str | None, url: str | None
